@@ -1,0 +1,23 @@
+using VfioSim.Pci.Qemu;
+
+namespace VfioSim.Pci.MachineFiles;
+
+/// <summary>Loads a machine file by its extension: <c>.qemu</c> (QEMU -device lines) or <c>.json</c>.</summary>
+public static class MachineLoader
+{
+    /// <summary>Loads and boots the machine; throws <see cref="MachineFileException"/> on a malformed file.</summary>
+    public static PciTopology Load(string path)
+    {
+        if (!File.Exists(path)) throw new MachineFileException(path, 1, 1, "file not found");
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        return ext switch
+        {
+            ".qemu" => QemuMachineFile.Load(path).Boot(),
+            ".json" => JsonMachineFile.Load(path),
+            _ => throw new MachineFileException(path, 1, 1, $"unknown machine file type '{ext}' (expected .qemu or .json)"),
+        };
+    }
+
+    /// <summary>The built-in machine used when no file is given.</summary>
+    public static PciTopology Default() => QemuMachineFile.Parse(DefaultMachine.Text, "<default machine>").Boot();
+}
