@@ -1,4 +1,3 @@
-using System.CommandLine;
 using VfioSim.Cli;
 
 return CliApp.Build().Parse(args).Invoke();

@@ -83,7 +83,7 @@ public sealed class KernelCommandLine
 }
 
 /// <summary>
-/// pci_dev_str_match() of drivers/pci/pci.c: matches one entry of a device list at <paramref name="pos"/>
+/// pci_dev_str_match() of drivers/pci/pci.c: matches one entry of a device list at <c>pos</c>
 /// and advances past it. Returns 1 on match, 0 on no match, -1 when the entry cannot be parsed.
 /// Forms: <c>[domain:]bus:dev.fn[/dev.fn]*</c> (a path from a root-bus device down) and
 /// <c>pci:vendor:device[:subvendor:subdevice]</c> (0 matches any).

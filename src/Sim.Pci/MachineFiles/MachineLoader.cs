@@ -1,5 +1,3 @@
-using VfioSim.Pci.Qemu;
-
 namespace VfioSim.Pci.MachineFiles;
 
 /// <summary>Loads a machine file by its extension: <c>.qemu</c> (QEMU -device lines) or <c>.json</c>.</summary>
