@@ -90,7 +90,11 @@ public static class GroupsCommand
 
     private static void WriteText(IommuGroups groups, bool explain)
     {
-        var console = AnsiConsole.Console;
+        // Redirected output (a pipe, a file, a test) is not wrapped at 80 columns.
+        var console = Console.IsOutputRedirected
+            ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors })
+            : AnsiConsole.Console;
+        if (Console.IsOutputRedirected) console.Profile.Width = 4096;
         if (groups.Count == 0)
         {
             console.WriteLine("No IOMMU groups: the machine has no active IOMMU.");

@@ -82,9 +82,10 @@ public sealed class ConfigSpace
     /// <summary>Runs <paramref name="onWrite"/> after any write that touches [offset, offset+length).</summary>
     public void OnWrite(int offset, int length, Action<int, int, uint> onWrite) => hooks.Add((offset, length, onWrite));
 
+    // A capability near the end of a 256-byte space may describe registers past it: they do not exist.
     private static void SetMask(byte[] m, int offset, int width, uint mask)
     {
-        for (int i = 0; i < width; i++) m[offset + i] = (byte)(mask >> (8 * i));
+        for (int i = 0; i < width && offset + i < m.Length; i++) m[offset + i] = (byte)(mask >> (8 * i));
     }
 
     private static uint GetMask(byte[] m, int offset, int width)
