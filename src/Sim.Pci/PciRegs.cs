@@ -74,17 +74,3 @@ public enum PcieType : byte
     RcEndpoint = 0x9,
     RcEventCollector = 0xa,
 }
-
-/// <summary>ACS capability/control bits (PCI_ACS_*).</summary>
-[Flags]
-public enum AcsFlags : ushort
-{
-    None = 0,
-    SV = 0x01,
-    TB = 0x02,
-    RR = 0x04,
-    CR = 0x08,
-    UF = 0x10,
-    EC = 0x20,
-    DT = 0x40,
-}
