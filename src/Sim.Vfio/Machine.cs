@@ -1,0 +1,90 @@
+using VfioSim.Iommu;
+using VfioSim.Pci;
+using VfioSim.Pci.MachineFiles;
+using VfioSim.Vfio.Sysfs;
+
+namespace VfioSim.Vfio;
+
+/// <summary>
+/// A booted machine as the simulated kernel sees it: the PCI topology, its IOMMU groups, the driver-core state
+/// of each device and the sysfs tree that shows them. SR-IOV VFs enabled later (<see cref="Sriov.SetNumVfs"/>)
+/// join the groups and sysfs as they appear, and leave them when disabled.
+/// </summary>
+public sealed class Machine
+{
+    private readonly Dictionary<PciFunction, PciDeviceState> states = [];
+    private readonly MachineSysfs sysfs;
+
+    /// <param name="topology">The machine's PCI hardware; booted here if it has not been.</param>
+    /// <param name="dmaStrict">
+    /// Strict IOTLB invalidation: the VT-d driver forces it when the IOMMU has Caching Mode, as QEMU's
+    /// intel-iommu,caching-mode=on does ("IOMMU batching disallowed due to virtualization"), so DMA domains are
+    /// IOMMU_DOMAIN_DMA; false gives the lazy IOMMU_DOMAIN_DMA_FQ of bare-metal x86 (CONFIG_IOMMU_DEFAULT_DMA_LAZY).
+    /// </param>
+    public Machine(PciTopology topology, bool dmaStrict = true)
+    {
+        Topology = topology;
+        DmaStrict = dmaStrict;
+        if (!topology.Booted) topology.Boot();
+        Groups = new IommuGroups(topology);  // subscribes first: a new VF has its group before sysfs shows it
+        sysfs = new MachineSysfs(this);
+        topology.FunctionRemoving += dev => states.Remove(dev);
+    }
+
+    /// <summary>Loads and boots a machine file (.qemu or .json); throws <see cref="MachineFileException"/> on a bad file.</summary>
+    public static Machine Load(string path) => new(MachineLoader.Load(path));
+
+    public PciTopology Topology { get; }
+    public IommuGroups Groups { get; }
+
+    /// <summary>The sysfs tree mounted at /sys.</summary>
+    public SysfsTree Sysfs => sysfs.Tree;
+
+    public bool IommuPresent => Topology.IommuPresent;
+    public bool DmaStrict { get; }
+
+    /// <summary>
+    /// The default domain type of every group (iommu_def_domain_type): identity with <c>iommu=pt</c>,
+    /// otherwise a DMA domain, strict or lazy (see <see cref="DmaStrict"/>).
+    /// </summary>
+    public IommuDomainType DefaultDomainType =>
+        Topology.CommandLine.Passthrough ? IommuDomainType.Identity : DmaStrict ? IommuDomainType.Dma : IommuDomainType.DmaFq;
+
+    /// <summary>The type of the group's current domain (group-&gt;default_domain-&gt;type).</summary>
+    public IommuDomainType DomainTypeOf(IommuGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return DefaultDomainType;
+    }
+
+    /// <summary>The driver-core state of an enumerated device of this machine.</summary>
+    public PciDeviceState StateOf(PciFunction dev)
+    {
+        CheckOwn(dev);
+        if (!states.TryGetValue(dev, out var state)) states[dev] = state = new PciDeviceState();
+        return state;
+    }
+
+    /// <summary>
+    /// Records that a driver is (or, with null, no longer is) bound to the device, and shows it in sysfs the way
+    /// driver_sysfs_add()/driver_sysfs_remove() do: the device's <c>driver</c> link and the driver's device link.
+    /// A driver named for the first time is registered (its /sys/bus/pci/drivers directory appears).
+    /// </summary>
+    public void SetBoundDriver(PciFunction dev, string? driver)
+    {
+        var state = StateOf(dev);
+        if (driver is not null && (driver.Length == 0 || driver.Contains('/', StringComparison.Ordinal) || driver is "." or ".."))
+            throw new ArgumentException($"'{driver}' is not a driver name", nameof(driver));
+        if (state.Driver == driver) return;
+        if (state.Driver is not null) sysfs.DriverUnbound(dev, state.Driver);
+        state.Driver = driver;
+        if (driver is not null) sysfs.DriverBound(dev, driver);
+    }
+
+    private void CheckOwn(PciFunction dev)
+    {
+        ArgumentNullException.ThrowIfNull(dev);
+        if (!dev.IsEnumerated || Topology.Find(dev.Bdf) != dev)
+            throw new ArgumentException($"{dev} is not an enumerated device of this machine", nameof(dev));
+    }
+}
