@@ -1,3 +1,5 @@
+using VfioSim.Uapi;
+
 namespace VfioSim.Vfio.Sysfs;
 
 /// <summary>A regular sysfs file: a text attribute or a binary attribute.</summary>
@@ -19,9 +21,9 @@ public abstract class SysfsFile : SysfsNode
     /// </summary>
     public int Read(long offset, Span<byte> buffer, bool capSysAdmin)
     {
-        if (IsRemoved) return -KernelErrno.ENODEV; // kernfs_get_active() fails on a removed node
-        if (!CanRead) return -KernelErrno.EIO;
-        if (offset < 0) return -KernelErrno.EINVAL;
+        if (IsRemoved) return -Errno.ENODEV; // kernfs_get_active() fails on a removed node
+        if (!CanRead) return -Errno.EIO;
+        if (offset < 0) return -Errno.EINVAL;
         return ReadAt(offset, buffer, capSysAdmin);
     }
 

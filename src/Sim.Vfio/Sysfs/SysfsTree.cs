@@ -1,3 +1,5 @@
+using VfioSim.Uapi;
+
 namespace VfioSim.Vfio.Sysfs;
 
 /// <summary>
@@ -31,7 +33,7 @@ public sealed class SysfsTree
     public int Resolve(string path, bool followFinal, out SysfsNode? node)
     {
         node = null;
-        if (string.IsNullOrEmpty(path) || path[0] != '/') return KernelErrno.ENOENT;
+        if (string.IsNullOrEmpty(path) || path[0] != '/') return Errno.ENOENT;
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         bool mustBeDirectory = path.EndsWith('/');
         int links = 0;
@@ -40,7 +42,7 @@ public sealed class SysfsTree
         {
             string part = parts[i];
             bool last = i == parts.Length - 1;
-            if (cur is not null and not SysfsDirectory) return KernelErrno.ENOTDIR;
+            if (cur is not null and not SysfsDirectory) return Errno.ENOTDIR;
             var dir = (SysfsDirectory?)cur;
             SysfsNode? next = part switch
             {
@@ -49,17 +51,17 @@ public sealed class SysfsTree
                 _ when dir is null => part == MountPoint[1..] ? Root : null,
                 _ => dir.Child(part),
             };
-            if (next is null && !(part == ".." || (part == "." && cur is null))) return KernelErrno.ENOENT;
+            if (next is null && !(part == ".." || (part == "." && cur is null))) return Errno.ENOENT;
             while (next is SysfsLink link && (!last || followFinal || mustBeDirectory))
             {
-                if (++links > MaxSymlinks) return KernelErrno.ELOOP;
-                if (link.Target.IsRemoved) return KernelErrno.ENOENT;
+                if (++links > MaxSymlinks) return Errno.ELOOP;
+                if (link.Target.IsRemoved) return Errno.ENOENT;
                 next = link.Target;
             }
             cur = next;
         }
-        if (cur is null) return KernelErrno.ENOENT; // "/" itself: not part of this view
-        if (mustBeDirectory && cur is not SysfsDirectory) return KernelErrno.ENOTDIR;
+        if (cur is null) return Errno.ENOENT; // "/" itself: not part of this view
+        if (mustBeDirectory && cur is not SysfsDirectory) return Errno.ENOTDIR;
         node = cur;
         return 0;
     }
@@ -73,9 +75,9 @@ public sealed class SysfsTree
     {
         int err = Resolve(path, followFinal: true, out var node);
         if (err != 0) return ([], err);
-        if (node is SysfsDirectory) return ([], KernelErrno.EISDIR);
+        if (node is SysfsDirectory) return ([], Errno.EISDIR);
         var file = (SysfsFile)node!;
-        if (!file.CanRead) return ([], KernelErrno.EACCES);
+        if (!file.CanRead) return ([], Errno.EACCES);
         var data = new List<byte>();
         var chunk = new byte[ReadChunk];
         while (true)
@@ -92,7 +94,7 @@ public sealed class SysfsTree
     {
         int err = Resolve(path, followFinal: false, out var node);
         if (err != 0) return (null, err);
-        return node is SysfsLink link ? (link.TargetPath, 0) : (null, KernelErrno.EINVAL);
+        return node is SysfsLink link ? (link.TargetPath, 0) : (null, Errno.EINVAL);
     }
 
     /// <summary>
@@ -103,7 +105,7 @@ public sealed class SysfsTree
     {
         int err = Resolve(path, followFinal: true, out var node);
         if (err != 0) return ([], err);
-        return node is SysfsDirectory dir ? (dir.Children.Select(c => c.Name).ToList(), 0) : ([], KernelErrno.ENOTDIR);
+        return node is SysfsDirectory dir ? (dir.Children.Select(c => c.Name).ToList(), 0) : ([], Errno.ENOTDIR);
     }
 
     /// <summary>realpath(3): the canonical absolute path with every symlink resolved.</summary>

@@ -1,3 +1,4 @@
+using VfioSim.Uapi;
 using System.Globalization;
 using VfioSim.Iommu;
 using VfioSim.Vfio;
@@ -77,7 +78,7 @@ public class IommuGroupSysfsTests
         Assert.Multiple(() =>
         {
             Assert.That(m.Sysfs.Ls("/sys/kernel/iommu_groups"), Is.Empty);
-            Assert.That(m.Sysfs.ReadLink("/sys/bus/pci/devices/0000:01:00.0/iommu_group").Errno, Is.EqualTo(KernelErrno.ENOENT));
+            Assert.That(m.Sysfs.ReadLink("/sys/bus/pci/devices/0000:01:00.0/iommu_group").Errno, Is.EqualTo(Errno.ENOENT));
         });
     }
 

@@ -1,3 +1,4 @@
+using VfioSim.Uapi;
 using VfioSim.Pci;
 using VfioSim.Vfio;
 
@@ -123,13 +124,13 @@ public class SriovSysfsTests
         var m = WithVfs();
         var vendor = (Vfio.Sysfs.SysfsFile)m.Sysfs.Lookup("/sys/bus/pci/devices/0000:08:00.1/vendor")!;
         Sriov.SetNumVfs(m.Topology, m.Topology.Get("0000:08:00.0"), 0, out _);
-        Assert.That(vendor.Read(0, new byte[16], capSysAdmin: true), Is.EqualTo(-KernelErrno.ENODEV));
+        Assert.That(vendor.Read(0, new byte[16], capSysAdmin: true), Is.EqualTo(-Errno.ENODEV));
     }
 
     [Test]
     public void Vf_has_the_write_only_msix_count_file()
     {
         var (_, errno) = WithVfs().Sysfs.ReadAll("/sys/bus/pci/devices/0000:08:00.1/sriov_vf_msix_count");
-        Assert.That(errno, Is.EqualTo(KernelErrno.EACCES));
+        Assert.That(errno, Is.EqualTo(Errno.EACCES));
     }
 }

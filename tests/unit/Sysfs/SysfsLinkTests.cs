@@ -1,3 +1,4 @@
+using VfioSim.Uapi;
 using VfioSim.Vfio;
 
 namespace VfioSim.Tests.Unit.Sysfs;
@@ -71,7 +72,7 @@ public class SysfsLinkTests
         var m = SysfsMachines.Q1();
         var dev = m.Topology.Get("0000:01:00.0");
         const string driverLink = "/sys/bus/pci/devices/0000:01:00.0/driver";
-        Assert.That(m.Sysfs.ReadLink(driverLink).Errno, Is.EqualTo(KernelErrno.ENOENT));
+        Assert.That(m.Sysfs.ReadLink(driverLink).Errno, Is.EqualTo(Errno.ENOENT));
 
         m.SetBoundDriver(dev, "vfio-pci");
         Assert.Multiple(() =>
@@ -84,7 +85,7 @@ public class SysfsLinkTests
         m.SetBoundDriver(dev, null);
         Assert.Multiple(() =>
         {
-            Assert.That(m.Sysfs.ReadLink(driverLink).Errno, Is.EqualTo(KernelErrno.ENOENT));
+            Assert.That(m.Sysfs.ReadLink(driverLink).Errno, Is.EqualTo(Errno.ENOENT));
             Assert.That(m.Sysfs.Ls("/sys/bus/pci/drivers/vfio-pci"), Does.Not.Contain("0000:01:00.0"));
         });
     }

@@ -1,3 +1,4 @@
+using VfioSim.Uapi;
 using VfioSim.Vfio;
 
 namespace VfioSim.Tests.Unit.Sysfs;
@@ -19,9 +20,9 @@ public class SysfsPathTests
     {
         Assert.Multiple(() =>
         {
-            Assert.That(Q1.Sysfs.ReadAll(path).Errno, Is.EqualTo(KernelErrno.ENOENT));
-            Assert.That(Q1.Sysfs.ReadLink(path).Errno, Is.EqualTo(KernelErrno.ENOENT));
-            Assert.That(Q1.Sysfs.List(path).Errno, Is.EqualTo(KernelErrno.ENOENT));
+            Assert.That(Q1.Sysfs.ReadAll(path).Errno, Is.EqualTo(Errno.ENOENT));
+            Assert.That(Q1.Sysfs.ReadLink(path).Errno, Is.EqualTo(Errno.ENOENT));
+            Assert.That(Q1.Sysfs.List(path).Errno, Is.EqualTo(Errno.ENOENT));
             Assert.That(Q1.Sysfs.Lookup(path), Is.Null);
         });
     }
@@ -31,25 +32,25 @@ public class SysfsPathTests
     [TestCase(Dev + "/vendor/.")]
     public void A_path_through_a_file_is_ENOTDIR(string path)
     {
-        Assert.That(Q1.Sysfs.ReadAll(path).Errno, Is.EqualTo(KernelErrno.ENOTDIR));
+        Assert.That(Q1.Sysfs.ReadAll(path).Errno, Is.EqualTo(Errno.ENOTDIR));
     }
 
     [Test]
     public void Reading_a_directory_is_EISDIR()
     {
-        Assert.That(Q1.Sysfs.ReadAll(Dev).Errno, Is.EqualTo(KernelErrno.EISDIR));
+        Assert.That(Q1.Sysfs.ReadAll(Dev).Errno, Is.EqualTo(Errno.EISDIR));
     }
 
     [Test]
     public void Listing_a_file_is_ENOTDIR()
     {
-        Assert.That(Q1.Sysfs.List(Dev + "/vendor").Errno, Is.EqualTo(KernelErrno.ENOTDIR));
+        Assert.That(Q1.Sysfs.List(Dev + "/vendor").Errno, Is.EqualTo(Errno.ENOTDIR));
     }
 
     [Test]
     public void Readlink_of_something_that_is_not_a_link_is_EINVAL()
     {
-        Assert.That(Q1.Sysfs.ReadLink(Dev + "/vendor").Errno, Is.EqualTo(KernelErrno.EINVAL));
+        Assert.That(Q1.Sysfs.ReadLink(Dev + "/vendor").Errno, Is.EqualTo(Errno.EINVAL));
     }
 
     [Test]
@@ -75,7 +76,7 @@ public class SysfsPathTests
     {
         var m = SysfsMachines.Q1();
         m.SetBoundDriver(m.Topology.Get("0000:01:00.0"), "vfio-pci");
-        Assert.That(m.Sysfs.ReadAll("/sys/bus/pci/drivers/vfio-pci/bind").Errno, Is.EqualTo(KernelErrno.EACCES));
+        Assert.That(m.Sysfs.ReadAll("/sys/bus/pci/drivers/vfio-pci/bind").Errno, Is.EqualTo(Errno.EACCES));
     }
 
     [Test]

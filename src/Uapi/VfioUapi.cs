@@ -5,7 +5,7 @@ namespace VfioSim.Uapi;
 /// One number serves several fd kinds (0x3B70 is IOMMU_GET_INFO on a container, GET_PCI_HOT_RESET_INFO on a device):
 /// the file kind dispatches.
 /// </summary>
-public static class Vfio
+public static class VfioUapi
 {
     public const int Type = ';';
     public const int Base = 100;
@@ -106,23 +106,23 @@ public static class Vfio
 }
 
 /// <summary>include/uapi/linux/iommufd.h: _IO(';', 0x80 + n).</summary>
-public static class Iommufd
+public static class IommufdUapi
 {
     public const int CmdBase = 0x80;
-    public static readonly uint DESTROY = Vfio.Io(CmdBase + 0);
-    public static readonly uint IOAS_ALLOC = Vfio.Io(CmdBase + 1);
-    public static readonly uint IOAS_ALLOW_IOVAS = Vfio.Io(CmdBase + 2);
-    public static readonly uint IOAS_COPY = Vfio.Io(CmdBase + 3);
-    public static readonly uint IOAS_IOVA_RANGES = Vfio.Io(CmdBase + 4);
-    public static readonly uint IOAS_MAP = Vfio.Io(CmdBase + 5);
-    public static readonly uint IOAS_UNMAP = Vfio.Io(CmdBase + 6);
-    public static readonly uint OPTION = Vfio.Io(CmdBase + 7);
-    public static readonly uint VFIO_IOAS = Vfio.Io(CmdBase + 8);
-    public static readonly uint HWPT_ALLOC = Vfio.Io(CmdBase + 9);
-    public static readonly uint GET_HW_INFO = Vfio.Io(CmdBase + 10);
-    public static readonly uint HWPT_SET_DIRTY_TRACKING = Vfio.Io(CmdBase + 11);
-    public static readonly uint HWPT_GET_DIRTY_BITMAP = Vfio.Io(CmdBase + 12);
-    public static readonly uint HWPT_INVALIDATE = Vfio.Io(CmdBase + 13);
+    public static readonly uint DESTROY = VfioUapi.Io(CmdBase + 0);
+    public static readonly uint IOAS_ALLOC = VfioUapi.Io(CmdBase + 1);
+    public static readonly uint IOAS_ALLOW_IOVAS = VfioUapi.Io(CmdBase + 2);
+    public static readonly uint IOAS_COPY = VfioUapi.Io(CmdBase + 3);
+    public static readonly uint IOAS_IOVA_RANGES = VfioUapi.Io(CmdBase + 4);
+    public static readonly uint IOAS_MAP = VfioUapi.Io(CmdBase + 5);
+    public static readonly uint IOAS_UNMAP = VfioUapi.Io(CmdBase + 6);
+    public static readonly uint OPTION = VfioUapi.Io(CmdBase + 7);
+    public static readonly uint VFIO_IOAS = VfioUapi.Io(CmdBase + 8);
+    public static readonly uint HWPT_ALLOC = VfioUapi.Io(CmdBase + 9);
+    public static readonly uint GET_HW_INFO = VfioUapi.Io(CmdBase + 10);
+    public static readonly uint HWPT_SET_DIRTY_TRACKING = VfioUapi.Io(CmdBase + 11);
+    public static readonly uint HWPT_GET_DIRTY_BITMAP = VfioUapi.Io(CmdBase + 12);
+    public static readonly uint HWPT_INVALIDATE = VfioUapi.Io(CmdBase + 13);
 
     public const uint IOAS_MAP_FIXED_IOVA = 1 << 0, IOAS_MAP_WRITEABLE = 1 << 1, IOAS_MAP_READABLE = 1 << 2;
     public const uint OPTION_RLIMIT_MODE = 0, OPTION_HUGE_PAGES = 1, OPTION_OP_SET = 0, OPTION_OP_GET = 1;
