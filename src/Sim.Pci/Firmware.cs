@@ -3,7 +3,7 @@ namespace VfioSim.Pci;
 /// <summary>
 /// Bus numbering as SeaBIOS does it on QEMU (pci_bios_init_bus_rec): depth first over bridges in devfn order,
 /// each bridge's secondary bus taking the next number; extra root buses (pxb-pcie) number their subtree from
-/// their own bus number. Linux keeps these numbers.
+/// their own bus number. A bus with a <see cref="PciBus.PresetNumber"/> skips ahead to it. Linux keeps these numbers.
 /// </summary>
 internal static class Firmware
 {
@@ -23,7 +23,8 @@ internal static class Firmware
         {
             if (f.Secondary is not { IsRoot: false } child) continue;
             if ((f.ClassCode >> 8) != 0x0604) continue; // PCI_CLASS_BRIDGE_PCI
-            next++;
+            // A preset number is kept while it is above every number handed out so far.
+            next = child.PresetNumber is { } preset && preset > next ? preset : (byte)(next + 1);
             child.Number = next;
             f.Config.Write8(PciRegs.PrimaryBus, bus.Number);
             f.Config.Write8(PciRegs.SecondaryBus, next);

@@ -32,6 +32,12 @@ public sealed class PciBus
     public bool IsRoot => Parent is null;
     public bool IsVirtual => Parent is not null && Self is null;
 
+    /// <summary>
+    /// The number firmware gives this secondary bus when the machine description fixes it (real firmware leaves
+    /// gaps, e.g. bus reservations for hot-plug); null = the next free number.
+    /// </summary>
+    public byte? PresetNumber { get; internal set; }
+
     /// <summary>The last bus number below this one (the bridge's subordinate bus number).</summary>
     public byte Subordinate { get; internal set; }
 

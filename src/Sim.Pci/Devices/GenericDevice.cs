@@ -53,12 +53,12 @@ public sealed record GenericDeviceSpec
 
 /// <summary>
 /// Builds a function's config space from a <see cref="GenericDeviceSpec"/> with a standard layout:
-/// PM at 0x40, MSI at 0x50, PCI Express at 0x70 (Slot/Root registers as the type requires); ACS at 0x100,
-/// ARI at 0x110, SR-IOV at 0x120.
+/// PM at 0x40, MSI at 0x50, PCI Express at 0x70 (Slot/Root registers as the type requires); then the extended
+/// capabilities present, in the order ACS, ARI, SR-IOV, from 0x100 (where the extended list always starts) 16 bytes apart.
 /// </summary>
 public static class GenericDevice
 {
-    private const int PmCap = 0x40, MsiCap = 0x50, ExpCap = 0x70, AcsPos = 0x100, AriPos = 0x110, SriovPos = 0x120;
+    private const int PmCap = 0x40, MsiCap = 0x50, ExpCap = 0x70, ExtCapStride = 0x10;
 
     public static PciFunction Create(GenericDeviceSpec spec, string? id = null, string? model = null)
     {
@@ -95,30 +95,36 @@ public static class GenericDevice
 
         // Extended capabilities, each linked to the next present one.
         var ext = new List<(int Pos, ushort Id, byte Version)>();
+        int extPos = ConfigSpace.ConventionalSize;
         if (pcie && size > ConfigSpace.ConventionalSize)
         {
             if (spec.AcsCapability is { } acs)
             {
-                ext.Add((AcsPos, PciRegs.ExtCapIdAcs, 1));
-                cs.Set16(AcsPos + PciRegs.AcsCap, acs);
-                cs.Set16(AcsPos + PciRegs.AcsCtrl, spec.AcsControl);
+                int acsPos = extPos;
+                extPos += ExtCapStride;
+                ext.Add((acsPos, PciRegs.ExtCapIdAcs, 1));
+                cs.Set16(acsPos + PciRegs.AcsCap, acs);
+                cs.Set16(acsPos + PciRegs.AcsCtrl, spec.AcsControl);
             }
             if (spec.AriNextFunction is { } next)
             {
-                ext.Add((AriPos, PciRegs.ExtCapIdAri, 1));
-                cs.Set16(AriPos + PciRegs.AriCap, (ushort)(next << 8));
+                int ariPos = extPos;
+                extPos += ExtCapStride;
+                ext.Add((ariPos, PciRegs.ExtCapIdAri, 1));
+                cs.Set16(ariPos + PciRegs.AriCap, (ushort)(next << 8));
             }
             if (spec.Sriov is { } sr)
             {
-                ext.Add((SriovPos, PciRegs.ExtCapIdSriov, 1));
-                cs.Set16(SriovPos + PciRegs.SriovInitialVf, sr.TotalVfs);
-                cs.Set16(SriovPos + PciRegs.SriovTotalVf, sr.TotalVfs);
-                cs.Set16(SriovPos + PciRegs.SriovVfOffset, sr.FirstVfOffset);
-                cs.Set16(SriovPos + PciRegs.SriovVfStride, sr.VfStride);
-                cs.Set16(SriovPos + PciRegs.SriovVfDid, sr.VfDeviceId ?? spec.DeviceId);
-                cs.Set32(SriovPos + PciRegs.SriovSupPgSize, 0x553);
-                cs.Set32(SriovPos + PciRegs.SriovSysPgSize, 0x1);
-                cs.Set32(SriovPos + PciRegs.SriovBar, PciRegs.BaseAddressMemType64);
+                int sriovPos = extPos;
+                ext.Add((sriovPos, PciRegs.ExtCapIdSriov, 1));
+                cs.Set16(sriovPos + PciRegs.SriovInitialVf, sr.TotalVfs);
+                cs.Set16(sriovPos + PciRegs.SriovTotalVf, sr.TotalVfs);
+                cs.Set16(sriovPos + PciRegs.SriovVfOffset, sr.FirstVfOffset);
+                cs.Set16(sriovPos + PciRegs.SriovVfStride, sr.VfStride);
+                cs.Set16(sriovPos + PciRegs.SriovVfDid, sr.VfDeviceId ?? spec.DeviceId);
+                cs.Set32(sriovPos + PciRegs.SriovSupPgSize, 0x553);
+                cs.Set32(sriovPos + PciRegs.SriovSysPgSize, 0x1);
+                cs.Set32(sriovPos + PciRegs.SriovBar, PciRegs.BaseAddressMemType64);
             }
         }
         for (int i = 0; i < ext.Count; i++)

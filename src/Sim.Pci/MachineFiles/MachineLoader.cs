@@ -16,6 +16,19 @@ public static class MachineLoader
         };
     }
 
+    /// <summary>A machine file's bytes; an unreadable file is a <see cref="MachineFileException"/>, not a crash.</summary>
+    internal static byte[] ReadFile(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MachineFileException(path, 1, 1, $"cannot read the file: {e.Message}");
+        }
+    }
+
     /// <summary>The built-in machine used when no file is given.</summary>
     public static PciTopology Default() => QemuMachineFile.Parse(DefaultMachine.Text, "<default machine>").Boot();
 }

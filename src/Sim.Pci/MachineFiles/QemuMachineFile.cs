@@ -23,7 +23,11 @@ public static class QemuMachineFile
         public (int Line, int Col) At(int index) => Pos.Length == 0 ? (1, 1) : Pos[Math.Clamp(index, 0, Pos.Length - 1)];
     }
 
-    public static QemuMachine Load(string path) => Parse(File.ReadAllText(path), path);
+    public static QemuMachine Load(string path)
+    {
+        byte[] bytes = MachineLoader.ReadFile(path);
+        return Parse(Encoding.UTF8.GetString(bytes is [0xef, 0xbb, 0xbf, ..] ? bytes.AsSpan(3) : bytes), path); // without a byte order mark
+    }
 
     public static QemuMachine Parse(string text, string fileName = "<machine>")
     {
@@ -39,7 +43,7 @@ public static class QemuMachineFile
                 Fail(fileName, t, 0, $"expected a QEMU option such as -device, found '{t.Text}'");
             string opt = t.Text.StartsWith("--", StringComparison.Ordinal) ? t.Text[1..] : t.Text;
             if (NoArgOptions.Contains(opt)) continue;
-            if (i + 1 >= tokens.Count) Fail(fileName, t, t.Text.Length, $"option {opt} requires an argument");
+            if (i + 1 >= tokens.Count) Fail(fileName, t, 0, $"option {opt} requires an argument");
             var arg = tokens[++i];
             switch (opt)
             {

@@ -108,6 +108,25 @@ public static class QemuDeviceModels
         ["virtio-9p-pci"] = new("virtio-9p-pci", "virtio 9P filesystem (1af4:1009 / 1af4:1049)", Props([.. VirtioProps, "fsdev", "mount_tag"]), c => Image(c, $"virtio-9p-pci@{c.PositionSuffix}")),
     };
 
+    /// <summary>A <c>-device</c>'s options as a dictionary; QEMU rejects a property given twice.</summary>
+    public static Dictionary<string, string> Properties(string model, IEnumerable<KeyValuePair<string, string>> options)
+    {
+        var props = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in options)
+            if (!props.TryAdd(k, v)) throw new QemuDeviceException($"Property '{model}.{k}' given twice", k);
+        return props;
+    }
+
+    /// <summary>The PCI model named <paramref name="model"/>, after checking that it has every given property.</summary>
+    public static Model Find(string model, IReadOnlyDictionary<string, string> props)
+    {
+        if (!All.TryGetValue(model, out var m))
+            throw new QemuDeviceException($"'{model}' is not a valid device model name (modelled: {string.Join(", ", All.Keys.Concat(NonPci))})");
+        foreach (var k in props.Keys)
+            if (!m.Properties.Contains(k)) throw new QemuDeviceException($"Property '{model}.{k}' not found", k);
+        return m;
+    }
+
     /// <summary>Non-PCI devices a QEMU command line may carry; accepted and ignored by the PCI model.</summary>
     public static readonly IReadOnlySet<string> NonPci = new HashSet<string> { "nvme-subsys", "nvme-ns", "intel-iommu", "virtio-rng-device" };
 
@@ -180,7 +199,7 @@ public static class QemuDeviceModels
     private static PciFunction Nvme(Context c)
     {
         if (!c.Props.ContainsKey("serial") && !c.Props.ContainsKey("subsys"))
-            throw new QemuDeviceException("nvme: 'serial' property is required", "serial");
+            throw new QemuDeviceException("'serial' property is required", "serial");
         ulong maxVfs = c.UInt("sriov_max_vfs", 0, 127);
         if (maxVfs == 0 || c.Position == QemuPosition.ConventionalBus)
             return Image(c, maxVfs == 0 ? $"nvme@{c.PositionSuffix}" : "nvme-sriov@pcie-pci-bridge");

@@ -20,11 +20,15 @@ public sealed class QemuMachine
         Topology.IommuPresent = !Topology.CommandLine.IommuDisabled;
         RootBus = Topology.AddRootBus(0, 0, "pcie.0");
         buses["pcie.0"] = RootBus;
-        Topology.Plug(RootBus, 0x00, QemuImage.Load("mch@pcie.0").Instantiate("mch", null));
-        Topology.Plug(RootBus, 0xf8, QemuImage.Load("ICH9-LPC@pcie.0").Instantiate("ICH9-LPC", null));
-        Topology.Plug(RootBus, 0xfa, QemuImage.Load("ich9-ahci@pcie.0").Instantiate("ich9-ahci", null));
-        Topology.Plug(RootBus, 0xfb, QemuImage.Load("ICH9-SMB@pcie.0").Instantiate("ICH9-SMB", null));
+        foreach (var (devfn, model) in Q35Functions)
+            Topology.Plug(RootBus, devfn, Q35Function(model));
     }
+
+    /// <summary>The q35 machine's own functions on pcie.0: 00.0 MCH host bridge, 1f.0 ICH9 LPC, 1f.2 AHCI, 1f.3 SMBus.</summary>
+    public static readonly IReadOnlyList<(byte DevFn, string Model)> Q35Functions =
+        [(0x00, "mch"), (0xf8, "ICH9-LPC"), (0xfa, "ich9-ahci"), (0xfb, "ICH9-SMB")];
+
+    public static PciFunction Q35Function(string model) => QemuImage.Load($"{model}@pcie.0").Instantiate(model, null);
 
     public PciTopology Topology { get; }
     public PciBus RootBus { get; }
@@ -32,19 +36,14 @@ public sealed class QemuMachine
     /// <summary>Adds one <c>-device</c>; throws <see cref="QemuDeviceException"/> with QEMU's complaint.</summary>
     public PciFunction? AddDevice(string model, IReadOnlyList<KeyValuePair<string, string>> options)
     {
-        var props = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in options)
-            if (!props.TryAdd(k, v)) throw new QemuDeviceException($"Property '{model}.{k}' given twice", k);
+        var props = QemuDeviceModels.Properties(model, options);
 
         if (QemuDeviceModels.NonPci.Contains(model))
         {
             RegisterId(props);
             return null;
         }
-        if (!QemuDeviceModels.All.TryGetValue(model, out var m))
-            throw new QemuDeviceException($"'{model}' is not a valid device model name (modelled: {string.Join(", ", QemuDeviceModels.All.Keys.Concat(QemuDeviceModels.NonPci))})");
-        foreach (var k in props.Keys)
-            if (!m.Properties.Contains(k)) throw new QemuDeviceException($"Property '{model}.{k}' not found", k);
+        var m = QemuDeviceModels.Find(model, props);
 
         string busName = props.GetValueOrDefault("bus", "pcie.0");
         if (!buses.TryGetValue(busName, out var bus))
@@ -60,7 +59,7 @@ public sealed class QemuMachine
         RegisterId(props);
         if (model == "pxb-pcie")
         {
-            if (!props.TryGetValue("bus_nr", out _)) throw new QemuDeviceException("pxb-pcie: 'bus_nr' property is required", "bus_nr");
+            if (!props.TryGetValue("bus_nr", out _)) throw new QemuDeviceException("'bus_nr' property is required", "bus_nr");
             byte nr = (byte)ctx.UInt("bus_nr", 0, 0xff);
             if (Topology.RootBuses.Any(r => r.Number == nr)) throw new QemuDeviceException($"PCI bus number {nr} is already in use", "bus_nr");
             var root = Topology.PlugHostBridge(bus, devfn, f, nr, props.GetValueOrDefault("id"));
@@ -129,7 +128,15 @@ public sealed class QemuMachine
     /// <summary>Power-on details that depend on the whole machine, then firmware and Linux enumeration.</summary>
     public PciTopology Boot()
     {
-        foreach (var f in Topology.AllPlugged())
+        ApplyPowerOnDetails(Topology);
+        Topology.Boot();
+        return Topology;
+    }
+
+    /// <summary>What QEMU models look like at power-on in a given machine (empty hot-plug slots).</summary>
+    public static void ApplyPowerOnDetails(PciTopology topology)
+    {
+        foreach (var f in topology.AllPlugged())
         {
             // An empty hot-plug slot has its power controller and power indicator off (Slot Control 0x07c0).
             if (f.Model is "pcie-root-port" && f.Secondary is { } sec && sec.Slots.Count == 0)
@@ -140,7 +147,5 @@ public sealed class QemuMachine
                 f.Config.Set16(cap + PciRegs.ExpLnkSta, (ushort)(f.Config.Read16(cap + PciRegs.ExpLnkSta) & ~0x2000));
             }
         }
-        Topology.Boot();
-        return Topology;
     }
 }
