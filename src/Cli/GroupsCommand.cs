@@ -18,30 +18,14 @@ public static class GroupsCommand
             DefaultValueFactory = _ => "text",
         };
         format.AcceptOnlyFromAmong("text", "json", "kernel");
-        var sriov = new Option<string[]>("--sriov")
-        {
-            Description = "After boot, enable VFs as writing sriov_numvfs does: BDF=N (repeatable, applied in order)",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        var sriov = SriovOption.Create();
         var cmd = new Command("groups", "Show the IOMMU groups of the machine") { explain, format, sriov };
         cmd.SetAction(parse =>
         {
             var topology = CliApp.LoadMachine(parse, Console.Error);
             if (topology is null) return 2;
             var groups = new IommuGroups(topology);
-            foreach (var spec in parse.GetValue(sriov) ?? [])
-            {
-                var parts = spec.Split('=');
-                if (parts.Length != 2 || !Bdf.TryParse(parts[0], out var bdf) || !int.TryParse(parts[1], out int n))
-                {
-                    Console.Error.WriteLine($"vfio-sim: --sriov expects BDF=N, got '{spec}'");
-                    return 2;
-                }
-                var pf = topology.Find(bdf);
-                if (pf is null) { Console.Error.WriteLine($"vfio-sim: --sriov: no device {bdf}"); return 2; }
-                var status = Sriov.SetNumVfs(topology, pf, n, out _);
-                if (status != SriovStatus.Ok) { Console.Error.WriteLine($"vfio-sim: --sriov {spec}: {status}"); return 1; }
-            }
+            if (SriovOption.Apply(parse, sriov, topology, Console.Error) is { } failed) return failed;
             string fmt = parse.GetValue(format)!;
             bool why = parse.GetValue(explain);
             switch (fmt)
