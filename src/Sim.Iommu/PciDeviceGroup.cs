@@ -49,15 +49,19 @@ internal sealed class PciDeviceGroup(IommuGroups groups, PciTopology topology, b
         // Steps C and D share one devfn bitmap.
         var seen = new bool[256];
         if (AliasGroup(p, seen, out var via) is { } ga)
-            return Decide(dev, ga, GroupStep.DmaAliasSearch, via,
-                $"{Acs.Name(p)} and {via?.Bdf} are DMA aliases of each other (quirk), so {dev.Bdf} joins group {ga.Id}");
-        if (FunctionAliasGroup(p, seen, out via) is { } gf && via is not null)
+            return Decide(dev, ga, GroupStep.DmaAliasSearch, via, via is not null && !AreDmaAliases(p, via)
+                // the search went on through an alias's own aliases or its same-slot functions
+                ? $"{Acs.Name(p)} reaches {via.Bdf} through DMA aliases (quirk), possibly via functions of an alias's slot without ACS isolation, so {dev.Bdf} joins group {ga.Id}"
+                : $"{Acs.Name(p)} and {via?.Bdf} are DMA aliases of each other (quirk), so {dev.Bdf} joins group {ga.Id}");
+        if (FunctionAliasGroup(p, seen, out via, out var mate) is { } gf && via is not null && mate is not null)
         {
             if (explain)
             {
                 var mine = Acs.Evaluate(p, Acs.Required, topology);
-                var theirs = Acs.Evaluate(via, Acs.Required, topology);
-                Say($"{Acs.Name(p)} is one function of a multi-function slot and {Acs.Describe(p, mine)}; {Acs.Name(via)} in the same slot {Acs.Describe(via, theirs)}");
+                var theirs = Acs.Evaluate(mate, Acs.Required, topology);
+                Say($"{Acs.Name(p)} is one function of a multi-function slot and {Acs.Describe(p, mine)}; {Acs.Name(mate)} in the same slot {Acs.Describe(mate, theirs)}");
+                // the slot-mate may have no group yet and lead on to one through its DMA aliases
+                if (mate != via) Say($"{mate.Bdf} reaches group {gf.Id} of {via.Bdf} through DMA aliases (quirk)");
             }
             return Decide(dev, gf, GroupStep.SameSlotFunction, via, $"so {dev.Bdf} joins group {gf.Id} of {via.Bdf}: functions of one slot without ACS isolation may reach each other");
         }
@@ -143,20 +147,20 @@ internal sealed class PciDeviceGroup(IommuGroups groups, PciTopology topology, b
         {
             if (tmp == pdev || !tmp.IsEnumerated || !AreDmaAliases(pdev, tmp)) continue;
             if (AliasGroup(tmp, seen, out via) is { } g1) return g1;
-            if (FunctionAliasGroup(tmp, seen, out via) is { } g2) return g2;
+            if (FunctionAliasGroup(tmp, seen, out via, out _) is { } g2) return g2;
         }
         return null;
     }
 
-    // get_pci_function_alias_group()
-    private IommuGroup? FunctionAliasGroup(PciFunction pdev, bool[] seen, out PciFunction? via)
+    // get_pci_function_alias_group(); mate = the function of the slot through which the group was found
+    private IommuGroup? FunctionAliasGroup(PciFunction pdev, bool[] seen, out PciFunction? via, out PciFunction? mate)
     {
-        via = null;
+        via = mate = null;
         if (!pdev.IsMultifunction || Acs.IsEnabled(pdev, Acs.Required, topology)) return null;
         foreach (var tmp in pdev.Bus!.Devices)
         {
             if (tmp == pdev || !tmp.IsEnumerated || tmp.Slot != pdev.Slot || Acs.IsEnabled(tmp, Acs.Required, topology)) continue;
-            if (AliasGroup(tmp, seen, out via) is { } g) return g;
+            if (AliasGroup(tmp, seen, out via) is { } g) { mate = tmp; return g; }
         }
         return null;
     }

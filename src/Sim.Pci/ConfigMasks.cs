@@ -76,7 +76,8 @@ public static class ConfigMasks
                 break;
             case PciRegs.CapIdExp:
             {
-                var type = (PcieType)((cs.Read16(pos + PciRegs.ExpFlags) & PciRegs.ExpFlagsType) >> 4);
+                ushort flags = cs.Read16(pos + PciRegs.ExpFlags);
+                var type = (PcieType)((flags & PciRegs.ExpFlagsType) >> 4);
                 cs.SetWritable(pos + PciRegs.ExpDevCtl, 2, 0xffff);
                 cs.SetW1c(pos + PciRegs.ExpDevSta, 2, 0x000f);
                 cs.SetWritable(pos + PciRegs.ExpLnkCtl, 2, 0x0fff);
@@ -86,7 +87,9 @@ public static class ConfigMasks
                     cs.SetW1c(pos + PciRegs.ExpSltSta, 2, 0x011f);
                 }
                 if (type == PcieType.RootPort) cs.SetWritable(pos + PciRegs.ExpRootCtl, 2, 0x001f);
-                cs.SetWritable(pos + PciRegs.ExpDevCtl2, 2, 0xffff);
+                // Device Control 2 exists only in a version 2 capability (e1000e's is version 1, and ends
+                // before 0x100 on a conventional bus).
+                if ((flags & PciRegs.ExpFlagsVersion) >= 2) cs.SetWritable(pos + PciRegs.ExpDevCtl2, 2, 0xffff);
                 break;
             }
             case PciRegs.CapIdShpc:

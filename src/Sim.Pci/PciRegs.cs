@@ -38,7 +38,7 @@ public static class PciRegs
     public const int ExpFlags = 0x02, ExpDevCap = 0x04, ExpDevCtl = 0x08, ExpDevSta = 0x0a, ExpLnkCap = 0x0c,
         ExpLnkCtl = 0x10, ExpLnkSta = 0x12, ExpSltCap = 0x14, ExpSltCtl = 0x18, ExpSltSta = 0x1a,
         ExpRootCtl = 0x1c, ExpDevCap2 = 0x24, ExpDevCtl2 = 0x28;
-    public const ushort ExpFlagsType = 0x00f0;
+    public const ushort ExpFlagsType = 0x00f0, ExpFlagsVersion = 0x000f;
     public const ushort ExpDevCtl2Ari = 0x0020;
     public const uint ExpDevCap2Ari = 0x20;
 
