@@ -1,6 +1,19 @@
 namespace VfioSim.Pci;
 
-public enum SriovStatus { Ok, NotSupported, OutOfRange, Busy, NoMemory }
+public enum SriovStatus
+{
+    Ok,
+    /// <summary>No SR-IOV capability or no VF model (the attribute would not exist).</summary>
+    NotSupported,
+    /// <summary>-ERANGE: more than TotalVFs.</summary>
+    OutOfRange,
+    /// <summary>-EBUSY: VFs are already enabled.</summary>
+    Busy,
+    /// <summary>-ENOMEM: a VF's bus number lies past the bridge's bus range.</summary>
+    NoMemory,
+    /// <summary>-EEXIST: a VF's routing ID is taken by another function (device_add() finds the name in use).</summary>
+    Exists,
+}
 
 /// <summary>
 /// SR-IOV enabling as drivers/pci/iov.c does it for a write to <c>sriov_numvfs</c>: NumVFs, then VF Enable and
@@ -31,6 +44,16 @@ public static class Sriov
         int lastRid = (bus.Number << 8) + pf.DevFn + offset + stride * (n - 1);
         byte limit = bus.IsRoot ? (byte)0xff : bus.Subordinate;
         if ((lastRid >> 8) > limit || (offset == 0 && n > 0)) { cfg.Write16(pos + PciRegs.SriovNumVf, 0); return SriovStatus.NoMemory; }
+
+        for (int i = 0; i < n; i++)
+        {
+            int rid = (bus.Number << 8) + pf.DevFn + offset + stride * i;
+            if ((rid >> 8) == bus.Number && !bus.IsFree((byte)(rid & 0xff)))
+            {
+                cfg.Write16(pos + PciRegs.SriovNumVf, 0);
+                return SriovStatus.Exists;
+            }
+        }
 
         ushort ctrl = cfg.Read16(pos + PciRegs.SriovCtrl);
         cfg.Write16(pos + PciRegs.SriovCtrl, (ushort)(ctrl | PciRegs.SriovCtrlVfe | PciRegs.SriovCtrlMse));

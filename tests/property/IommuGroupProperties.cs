@@ -14,7 +14,7 @@ namespace VfioSim.Tests.Property;
 [TestFixture]
 public partial class IommuGroupProperties
 {
-    private static IommuGroups Boot(MachineSpec spec) => new(MachineBuilder.Build(spec).Topology);
+    private static IommuGroups Boot(MachineSpec spec) => new(SpecBuilder.Build(spec).Topology);
 
     private static FsCheck.Property Check(bool ok, IommuGroups groups, string why) =>
         ok.Label($"{why}\ngroups:\n{groups.ToKernelFormat()}");
@@ -70,8 +70,8 @@ public partial class IommuGroupProperties
     [MachineProperty]
     public FsCheck.Property Enabling_acs_on_a_port_never_merges_groups(PortToggleMachine machine)
     {
-        var without = Boot(MachineBuilder.WithToggledAcs(machine.Spec, acs: false));
-        var with = Boot(MachineBuilder.WithToggledAcs(machine.Spec, acs: true));
+        var without = Boot(SpecBuilder.WithToggledAcs(machine.Spec, acs: false));
+        var with = Boot(SpecBuilder.WithToggledAcs(machine.Spec, acs: true));
         var groupWithout = without.Topology.Functions.ToDictionary(f => f.Bdf, f => without.GroupOf(f)!.Id);
         var merged = new List<string>();
         foreach (var g in with.All)

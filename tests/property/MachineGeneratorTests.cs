@@ -20,7 +20,7 @@ public class MachineGeneratorTests
     /// <summary>Problems that would make a machine invalid: functions Linux would not enumerate, clashing bus numbers.</summary>
     private static List<string> Invalidity(MachineSpec spec)
     {
-        var built = MachineBuilder.Build(spec);
+        var built = SpecBuilder.Build(spec);
         var t = built.Topology;
         var problems = t.AllPlugged().Where(f => !f.IsEnumerated).Select(f => $"{f} is not enumerated").ToList();
         var buses = t.Functions.Select(f => f.Bus!).Concat(t.RootBuses).Concat(t.Functions.Where(f => f.Secondary is not null).Select(f => f.Secondary!)).Distinct();
@@ -39,7 +39,7 @@ public class MachineGeneratorTests
     [MachineProperty]
     public FsCheck.Property Printed_qemu_machine_replays_to_the_same_groups(QemuMachineSpec machine)
     {
-        string direct = new IommuGroups(MachineBuilder.Build(machine.Spec).Topology).ToKernelFormat();
+        string direct = new IommuGroups(SpecBuilder.Build(machine.Spec).Topology).ToKernelFormat();
         string replayed = new IommuGroups(QemuMachineFile.Parse(machine.ToString(), "printed.qemu").Boot()).ToKernelFormat();
         return (replayed == direct).Label($"built directly:\n{direct}replayed from the printout:\n{replayed}");
     }
@@ -79,7 +79,7 @@ public class MachineGeneratorTests
         var seen = features.Keys.ToDictionary(k => k, _ => 0);
         foreach (var m in machines)
         {
-            var t = MachineBuilder.Build(m).Topology;
+            var t = SpecBuilder.Build(m).Topology;
             foreach (var (name, has) in features) if (has(m, t)) seen[name]++;
         }
         Assert.That(seen.Where(kv => kv.Value < 3).Select(kv => kv.Key), Is.Empty,

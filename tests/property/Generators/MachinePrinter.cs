@@ -15,7 +15,7 @@ public static class MachinePrinter
         BuiltMachine? built = null;
         try
         {
-            built = MachineBuilder.Build(spec);
+            built = SpecBuilder.Build(spec);
         }
         catch (Exception e) // a machine the simulator chokes on must still be printed
         {
@@ -26,12 +26,12 @@ public static class MachinePrinter
         if (spec.Qemu)
         {
             sb.AppendLine("# QEMU 7.2 -M q35 (the machine adds 00:00.0 and 00:1f.0/.2/.3); save as x.qemu, then: vfio-sim --machine x.qemu groups");
-            foreach (var line in MachineBuilder.QemuDevices(spec))
+            foreach (var line in SpecBuilder.QemuDevices(spec))
                 sb.Append(line).AppendLine(line.Node is null ? "" : "   # " + At(line.Node));
             return sb.ToString();
         }
 
-        var names = MachineBuilder.Names(spec);
+        var names = SpecBuilder.Names(spec);
         sb.AppendLine("# synthetic machine: GenericDevice.Create(spec) plugged with PciTopology.AddRootBus/Plug");
         foreach (var r in spec.Roots)
         {

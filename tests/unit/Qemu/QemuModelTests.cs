@@ -162,4 +162,20 @@ public class QemuModelTests
             "0000:00:00.0 8086:29c0", "0000:00:1f.0 8086:2918", "0000:00:1f.2 8086:2922", "0000:00:1f.3 8086:2930",
         }));
     }
+
+    [Test]
+    public void Enabling_vfs_onto_a_routing_id_taken_by_another_function_fails_with_exists()
+    {
+        // A PF at 05.0 whose VF 1 would be 05.1, where another function already sits.
+        var t = MachineBuilder.Create().RootBus(0, 0, b => b
+            .Add("05.0", new VfioSim.Pci.Devices.GenericDeviceSpec { Kind = VfioSim.Pci.Devices.FunctionKind.RcEndpoint, Multifunction = true, Sriov = new(TotalVfs: 2) })
+            .Add("05.1", MachineBuilder.Endpoint())).Boot();
+        var pf = t.Get("0000:00:05.0");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Sriov.SetNumVfs(t, pf, 2, out var added), Is.EqualTo(SriovStatus.Exists));
+            Assert.That(pf.VirtFns, Is.Empty);
+            Assert.That(pf.Config.Read16(pf.SriovCap + PciRegs.SriovNumVf), Is.Zero);
+        });
+    }
 }

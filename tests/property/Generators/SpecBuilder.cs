@@ -26,7 +26,7 @@ public sealed class BuiltMachine(PciTopology topology, IReadOnlyDictionary<DevSp
 /// lists that are printed on failure, synthetic ones through <see cref="GenericDevice"/> and
 /// <see cref="PciTopology.AddRootBus"/>/<see cref="PciTopology.Plug"/>. Both are booted.
 /// </summary>
-public static class MachineBuilder
+public static class SpecBuilder
 {
     public static BuiltMachine Build(MachineSpec spec) => spec.Qemu ? BuildQemu(spec) : BuildSynthetic(spec);
 
