@@ -71,7 +71,12 @@ internal sealed class PciDeviceGroup(IommuGroups groups, PciTopology topology, b
         {
             if (p != dev) Say($"{Acs.Name(p)} is where its isolation is decided");
             if (p.IsMultifunction)
-                Say($"{Acs.Name(p)} is multi-function but no other function of its slot lacks isolation without a group already");
+            {
+                var v = Acs.Evaluate(p, Acs.Required, topology);
+                Say(v.Enabled
+                    ? $"{Acs.Name(p)} is one function of a multi-function slot, isolated from its slot-mates: it {Acs.Describe(p, v)}"
+                    : $"{Acs.Name(p)} is the first function of its multi-function slot without ACS isolation to be probed; slot-mates like it will join its group");
+            }
             else if (dev.Bus!.IsRoot && p == dev)
                 Say("it sits on a root bus, where no bridge is checked and different slots never share a group");
         }
