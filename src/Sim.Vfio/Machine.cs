@@ -37,6 +37,27 @@ public sealed class Machine
     public PciTopology Topology { get; }
     public IommuGroups Groups { get; }
 
+    /// <summary>Simulated time shared by devices and processes.</summary>
+    public VirtualClock Clock { get; } = new();
+
+    private int nextPid = 1000;
+
+    /// <summary>Starts a process on this machine: its own fds, memory and limits.</summary>
+    public Process.SimProcess CreateProcess(string name = "driver") => new(this, nextPid++, name);
+
+    /// <summary>
+    /// Opens a device node (/dev/...) for <paramref name="process"/>; null with <paramref name="errno"/> when it
+    /// does not exist. The VFIO nodes come with the VFIO objects.
+    /// </summary>
+    internal Process.SimFile? OpenDevice(Process.SimProcess process, string path, Uapi.OpenFlags flags, out int errno)
+    {
+        _ = process;
+        _ = flags;
+        _ = path;
+        errno = Uapi.Errno.ENOENT;
+        return null;
+    }
+
     /// <summary>The sysfs tree mounted at /sys.</summary>
     public SysfsTree Sysfs => sysfs.Tree;
 
