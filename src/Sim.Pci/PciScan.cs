@@ -11,8 +11,6 @@ namespace VfioSim.Pci;
 /// </summary>
 internal sealed class PciScan(PciTopology topology)
 {
-    private readonly Dictionary<PciFunction, bool> ariEnabled = [];
-
     public void ScanRootBus(PciBus root)
     {
         ScanChildBus(root);
@@ -26,8 +24,9 @@ internal sealed class PciScan(PciTopology topology)
             if (slot > 0 && OnlyOneChild(bus)) break;
             ScanSlot(bus, (byte)(slot << 3));
         }
-        foreach (var dev in bus.Devices.ToList())
+        for (int i = 0; i < bus.Devices.Count; i++) // scanning a child bus adds to that bus, not this one
         {
+            var dev = bus.Devices[i];
             if (dev.Secondary is not { IsRoot: false } child) continue;
             dev.Bus!.Children.Add(child);
             ScanChildBus(child);
@@ -49,7 +48,7 @@ internal sealed class PciScan(PciTopology topology)
         int fn = 0;
         do
         {
-            var dev = bus.Slots.GetValueOrDefault((byte)(devfn + fn));
+            var dev = bus.SlotAt((byte)(devfn + fn));
             if (dev is not null)
             {
                 DeviceAdd(dev);
@@ -65,7 +64,7 @@ internal sealed class PciScan(PciTopology topology)
 
     private int NextFn(PciBus bus, PciFunction? dev, int fn)
     {
-        if (bus.Self is { } self && ariEnabled.GetValueOrDefault(self))
+        if (bus.Self is { AriEnabled: true })
         {
             // next_ari_fn()
             if (dev is null) return -1;
@@ -127,7 +126,7 @@ internal sealed class PciScan(PciTopology topology)
         bool ari = dev.Config.FindExtCapability(PciRegs.ExtCapIdAri) != 0;
         ushort v = bridge.Config.Read16(ctl2);
         bridge.Config.Write16(ctl2, ari ? (ushort)(v | PciRegs.ExpDevCtl2Ari) : (ushort)(v & ~PciRegs.ExpDevCtl2Ari));
-        ariEnabled[bridge] = ari;
+        bridge.AriEnabled = ari;
     }
 
     // sriov_init(): ARI Capable Hierarchy follows the bus's ARI forwarding.
@@ -135,7 +134,7 @@ internal sealed class PciScan(PciTopology topology)
     {
         int pos = dev.SriovCap;
         if (pos == 0) return;
-        if (dev.Bus?.Self is { } self && ariEnabled.GetValueOrDefault(self))
+        if (dev.Bus?.Self is { AriEnabled: true })
         {
             ushort ctrl = dev.Config.Read16(pos + PciRegs.SriovCtrl);
             dev.Config.Write16(pos + PciRegs.SriovCtrl, (ushort)(ctrl | PciRegs.SriovCtrlAri));

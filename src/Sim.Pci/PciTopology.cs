@@ -10,6 +10,7 @@ public sealed class PciTopology
     private readonly List<PciBus> rootBuses = [];
     private readonly List<PciFunction> devices = [];
     private readonly Dictionary<Bdf, PciFunction> byBdf = [];
+    private int plugged; // functions plugged before boot: the most Linux can enumerate then
 
     public PciTopology(KernelCommandLine? cmdline = null) => CommandLine = cmdline ?? new KernelCommandLine();
 
@@ -20,6 +21,12 @@ public sealed class PciTopology
 
     /// <summary>An ACPI IVRS table exists (AMD IOMMU); the AMD southbridge ACS quirk depends on it.</summary>
     public bool AmdIvrs { get; set; }
+
+    /// <summary>
+    /// Firmware leaves bus numbers for SR-IOV VFs past each PF's bus (pci_iov_bus_range()), as server firmware
+    /// does. Off by default: SeaBIOS on QEMU reserves nothing, so VFs beyond the bridge's range cannot be enabled.
+    /// </summary>
+    public bool ReserveSriovBusNumbers { get; set; }
 
     public bool Booted { get; private set; }
 
@@ -46,6 +53,7 @@ public sealed class PciTopology
     {
         if (Booted) throw new InvalidOperationException("hot-plug after boot is not modelled");
         bus.Plug(devfn, function);
+        plugged++;
         if (function.IsBridge)
         {
             var flags = RawPcieType(function);
@@ -75,6 +83,8 @@ public sealed class PciTopology
     public void Boot()
     {
         if (Booted) throw new InvalidOperationException("already booted");
+        devices.EnsureCapacity(plugged); // the most Linux can find, so a large machine is not copied as it grows
+        byBdf.EnsureCapacity(plugged);
         Firmware.NumberBuses(this);
         var scan = new PciScan(this);
         foreach (var root in rootBuses.OrderBy(r => (r.Domain, r.Number)).ToList())
@@ -94,9 +104,14 @@ public sealed class PciTopology
     internal void Unregister(PciFunction f)
     {
         FunctionRemoving?.Invoke(f);
-        devices.Remove(f);
+        // ProbeIndex is the position in the list, so only the devices after it move (none when the last VFs go).
+        int at = f.ProbeIndex >= 0 && f.ProbeIndex < devices.Count && devices[f.ProbeIndex] == f ? f.ProbeIndex : devices.IndexOf(f);
+        if (at >= 0)
+        {
+            devices.RemoveAt(at);
+            for (int i = at; i < devices.Count; i++) devices[i].ProbeIndex = i;
+        }
         byBdf.Remove(f.Bdf);
-        for (int i = 0; i < devices.Count; i++) devices[i].ProbeIndex = i;
         f.ProbeIndex = -1;
     }
 

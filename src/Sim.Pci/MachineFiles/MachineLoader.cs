@@ -10,10 +10,23 @@ public static class MachineLoader
         string ext = Path.GetExtension(path).ToLowerInvariant();
         return ext switch
         {
-            ".qemu" => QemuMachineFile.Load(path).Boot(),
+            ".qemu" => Boot(QemuMachineFile.Load(path), path),
             ".json" => JsonMachineFile.Load(path),
             _ => throw new MachineFileException(path, 1, 1, $"unknown machine file type '{ext}' (expected .qemu or .json)"),
         };
+    }
+
+    // A machine that parses but cannot be booted (firmware runs out of bus numbers) is a bad file too.
+    private static PciTopology Boot(Qemu.QemuMachine machine, string path)
+    {
+        try
+        {
+            return machine.Boot();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new MachineFileException(path, 1, 1, e.Message);
+        }
     }
 
     /// <summary>The built-in machine used when no file is given.</summary>
