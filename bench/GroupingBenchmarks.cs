@@ -5,26 +5,25 @@ using VfioSim.Pci;
 namespace VfioSim.Bench;
 
 /// <summary>
-/// The whole path from hardware to IOMMU groups on generated machines: build the devices, Boot() (firmware bus
-/// numbering + Linux enumeration), new IommuGroups (probe every device), then enable 256 VFs on each SR-IOV PF,
-/// each VF probed as it appears. The function count includes the VFs.
+/// The whole path from hardware to IOMMU groups on generated machines (<see cref="MachineGenerator"/>): build the
+/// devices, Boot() (firmware bus numbering + Linux enumeration), new IommuGroups (probe every device found at
+/// boot), then enable 256 VFs on each SR-IOV PF, each VF probed as it appears. Functions counts the VFs too.
+/// The phase benchmarks are prefixes of <see cref="All"/>: a phase costs the difference of two rows.
 /// </summary>
 [MemoryDiagnoser]
-[ShortRunJob]
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 8)]
 public class GroupingBenchmarks
 {
     [Params(1_000, 10_000, 50_000)]
     public int Functions { get; set; }
 
-    /// <summary>Build, boot, group, enable VFs; the reasons for each decision are not kept.</summary>
+    /// <summary>Build, boot, group, enable VFs; no reason text is kept (explain: false).</summary>
     [Benchmark(Baseline = true)]
     public IommuGroups All() => Run(explain: false);
 
-    /// <summary>As <see cref="All"/>, with every group decision explained (the CLI's <c>groups --explain</c>).</summary>
+    /// <summary>As <see cref="All"/>, explaining every decision (what <c>groups --explain</c> needs).</summary>
     [Benchmark]
     public IommuGroups AllExplained() => Run(explain: true);
-
-    // The phases below are cumulative prefixes of All, so that each phase's cost is the difference of two rows.
 
     [Benchmark]
     public GeneratedMachine Build() => MachineGenerator.Generate(Functions);
@@ -37,6 +36,7 @@ public class GroupingBenchmarks
         return m.Topology;
     }
 
+    /// <summary>Build, boot, group, without enabling VFs.</summary>
     [Benchmark]
     public IommuGroups BuildBootGroup()
     {

@@ -22,7 +22,7 @@ public sealed class IommuGroups
         Topology = topology;
         finder = new PciDeviceGroup(this, topology, explain);
         if (!topology.Booted) topology.Boot();
-        decisions = new Dictionary<PciFunction, Decision>(topology.Functions.Count);
+        decisions = new Dictionary<PciFunction, Decision>(topology.Functions.Count + topology.MaxVfs);
         if (!topology.IommuPresent) return; // no IOMMU, no groups (/sys/kernel/iommu_groups is empty)
         finder.BeginBootProbe();
         foreach (var dev in topology.Functions) Probe(dev);

@@ -81,8 +81,8 @@ public static class ConfigMasks
             if (reg >= 0) BarMask(b, reg, r);
         }
 
-        foreach (var (pos, id) in cs.Capabilities()) CapabilityMasks(cs, b, pos, id);
-        foreach (var (pos, id, _) in cs.ExtendedCapabilities()) ExtCapabilityMasks(cs, b, pos, id, resources);
+        for (var w = new ConfigSpace.CapWalk(cs); w.Next();) CapabilityMasks(cs, b, w.Offset, w.Id);
+        for (var w = new ConfigSpace.ExtCapWalk(cs); w.Next();) ExtCapabilityMasks(cs, b, w.Offset, w.Id, resources);
     }
 
     private static void BarMask(MaskBuilder b, int reg, PciResource r)

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections;
 using System.Collections.Concurrent;
 
 namespace VfioSim.Pci;
@@ -246,118 +245,102 @@ public sealed class ConfigSpace
     private const int CapTtl = 48; // PCI_FIND_CAP_TTL
 
     /// <summary>The standard capabilities in chain order (offset, id). Stops on loops like __pci_find_next_cap_ttl.</summary>
-    public CapabilityChain Capabilities() => new(this);
+    public IEnumerable<(int Offset, byte Id)> Capabilities()
+    {
+        for (var w = new CapWalk(this); w.Next();) yield return (w.Offset, w.Id);
+    }
 
     /// <summary>The extended capabilities in chain order (offset, id, version), as pci_find_next_ext_capability walks them.</summary>
-    public ExtCapabilityChain ExtendedCapabilities() => new(this);
+    public IEnumerable<(int Offset, ushort Id, byte Version)> ExtendedCapabilities()
+    {
+        for (var w = new ExtCapWalk(this); w.Next();) yield return (w.Offset, w.Id, w.Version);
+    }
 
     public int FindCapability(byte id)
     {
-        foreach (var (offset, capId) in Capabilities()) if (capId == id) return offset;
+        for (var w = new CapWalk(this); w.Next();) if (w.Id == id) return w.Offset;
         return 0;
     }
 
     public int FindExtCapability(ushort id)
     {
-        foreach (var (offset, capId, _) in ExtendedCapabilities()) if (capId == id) return offset;
+        for (var w = new ExtCapWalk(this); w.Next();) if (w.Id == id) return w.Offset;
         return 0;
     }
 
-    // The chains are structs so that the walks, done for every device at scan time, allocate nothing.
+    // The walks are structs so that the finders, run for every device at scan time, allocate nothing.
+    // Offset 0 means not started; a walk that has ended has no steps (ttl) left.
 
-    public readonly struct CapabilityChain(ConfigSpace cs) : IEnumerable<(int Offset, byte Id)>
+    internal struct CapWalk(ConfigSpace cs)
     {
-        public Enumerator GetEnumerator() => new(cs);
-        IEnumerator<(int Offset, byte Id)> IEnumerable<(int Offset, byte Id)>.GetEnumerator() => GetEnumerator();
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+        private int ttl = CapTtl;
 
-        public struct Enumerator(ConfigSpace cs) : IEnumerator<(int Offset, byte Id)>
+        public int Offset { get; private set; }
+        public byte Id { get; private set; }
+
+        public bool Next()
         {
-            private bool started, done;
-            private int ttl = CapTtl;
-
-            public (int Offset, byte Id) Current { get; private set; }
-            readonly object IEnumerator.Current => Current;
-
-            public bool MoveNext()
+            if (ttl <= 0) return false;
+            int pos;
+            if (Offset == 0)
             {
-                if (done) return false;
-                int pos;
-                if (!started)
-                {
-                    started = true;
-                    if ((cs.Read16(PciRegs.Status) & PciRegs.StatusCapList) == 0) return Stop();
-                    pos = cs.Read8(PciRegs.CapabilityList);
-                }
-                else
-                {
-                    pos = cs.Read8(Current.Offset + 1);
-                    ttl--;
-                }
-                if (ttl <= 0 || pos < 0x40) return Stop();
-                pos &= ~3;
-                byte id = cs.Read8(pos);
-                if (id == 0xff) return Stop();
-                Current = (pos, id);
-                return true;
+                if ((cs.Read16(PciRegs.Status) & PciRegs.StatusCapList) == 0) return Stop();
+                pos = cs.Read8(PciRegs.CapabilityList);
             }
-
-            private bool Stop()
+            else
             {
-                done = true;
-                return false;
+                pos = cs.Read8(Offset + 1);
+                ttl--;
             }
+            if (ttl <= 0 || pos < 0x40) return Stop();
+            pos &= ~3;
+            byte id = cs.Read8(pos);
+            if (id == 0xff) return Stop();
+            (Offset, Id) = (pos, id);
+            return true;
+        }
 
-            public void Reset() => this = new Enumerator(cs);
-            public readonly void Dispose() { }
+        private bool Stop()
+        {
+            ttl = 0;
+            return false;
         }
     }
 
-    public readonly struct ExtCapabilityChain(ConfigSpace cs) : IEnumerable<(int Offset, ushort Id, byte Version)>
+    internal struct ExtCapWalk(ConfigSpace cs)
     {
-        public Enumerator GetEnumerator() => new(cs);
-        IEnumerator<(int Offset, ushort Id, byte Version)> IEnumerable<(int Offset, ushort Id, byte Version)>.GetEnumerator() => GetEnumerator();
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+        private int ttl = (ExtendedSize - ConventionalSize) / 8;
+        private uint header;
 
-        public struct Enumerator(ConfigSpace cs) : IEnumerator<(int Offset, ushort Id, byte Version)>
+        public int Offset { get; private set; }
+        public ushort Id { get; private set; }
+        public byte Version { get; private set; }
+
+        public bool Next()
         {
-            private bool started, done;
-            private int ttl = (ExtendedSize - ConventionalSize) / 8;
-            private uint header;
-
-            public (int Offset, ushort Id, byte Version) Current { get; private set; }
-            readonly object IEnumerator.Current => Current;
-
-            public bool MoveNext()
+            if (ttl <= 0) return false;
+            int pos;
+            if (Offset == 0)
             {
-                if (done) return false;
-                int pos;
-                if (!started)
-                {
-                    started = true;
-                    if (cs.Size <= ConventionalSize) return Stop();
-                    pos = 0x100;
-                }
-                else
-                {
-                    pos = (int)((header >> 20) & 0xffc);
-                    if (pos < 0x100) return Stop();
-                }
-                if (ttl-- <= 0) return Stop();
-                header = cs.Read32(pos);
-                if (header == 0 || header == 0xffffffff) return Stop();
-                Current = (pos, (ushort)(header & 0xffff), (byte)((header >> 16) & 0xf));
-                return true;
+                if (cs.Size <= ConventionalSize) return Stop();
+                pos = 0x100;
             }
-
-            private bool Stop()
+            else
             {
-                done = true;
-                return false;
+                pos = (int)((header >> 20) & 0xffc);
+                if (pos < 0x100) return Stop();
             }
+            ttl--;
+            header = cs.Read32(pos);
+            if (header == 0 || header == 0xffffffff) return Stop();
+            (Offset, Id, Version) = (pos, (ushort)(header & 0xffff), (byte)((header >> 16) & 0xf));
+            return true;
+        }
 
-            public void Reset() => this = new Enumerator(cs);
-            public readonly void Dispose() { }
+        private bool Stop()
+        {
+            ttl = 0;
+            return false;
         }
     }
 }

@@ -11,11 +11,8 @@ namespace VfioSim.Pci;
 /// </summary>
 internal sealed class PciScan(PciTopology topology)
 {
-    public void ScanRootBus(PciBus root)
-    {
-        ScanChildBus(root);
-        AddDevices(root);
-    }
+    /// <summary>pci_scan_child_bus() of a root bus: finds and sets up its devices; <see cref="AddDevices"/> registers them.</summary>
+    public void ScanRootBus(PciBus root) => ScanChildBus(root);
 
     private void ScanChildBus(PciBus bus)
     {
@@ -81,6 +78,7 @@ internal sealed class PciScan(PciTopology topology)
     /// <summary>pci_setup_device() + pci_device_add(): the per-device state Linux derives, and ACS enabling.</summary>
     private void DeviceAdd(PciFunction dev)
     {
+        topology.Found++;
         Setup(dev, topology);
         ConfigureAri(dev);
         InitSriov(dev);
@@ -134,6 +132,7 @@ internal sealed class PciScan(PciTopology topology)
     {
         int pos = dev.SriovCap;
         if (pos == 0) return;
+        topology.MaxVfs += dev.Config.Read16(pos + PciRegs.SriovTotalVf);
         if (dev.Bus?.Self is { AriEnabled: true })
         {
             ushort ctrl = dev.Config.Read16(pos + PciRegs.SriovCtrl);
@@ -142,7 +141,7 @@ internal sealed class PciScan(PciTopology topology)
     }
 
     // pci_bus_add_devices(): this bus's devices in list order, then each bridge's child bus.
-    private void AddDevices(PciBus bus)
+    public void AddDevices(PciBus bus)
     {
         foreach (var dev in bus.Devices) topology.Register(dev);
         foreach (var dev in bus.Devices)

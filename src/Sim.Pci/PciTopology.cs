@@ -10,7 +10,6 @@ public sealed class PciTopology
     private readonly List<PciBus> rootBuses = [];
     private readonly List<PciFunction> devices = [];
     private readonly Dictionary<Bdf, PciFunction> byBdf = [];
-    private int plugged; // functions plugged before boot: the most Linux can enumerate then
 
     public PciTopology(KernelCommandLine? cmdline = null) => CommandLine = cmdline ?? new KernelCommandLine();
 
@@ -53,7 +52,6 @@ public sealed class PciTopology
     {
         if (Booted) throw new InvalidOperationException("hot-plug after boot is not modelled");
         bus.Plug(devfn, function);
-        plugged++;
         if (function.IsBridge)
         {
             var flags = RawPcieType(function);
@@ -83,14 +81,22 @@ public sealed class PciTopology
     public void Boot()
     {
         if (Booted) throw new InvalidOperationException("already booted");
-        devices.EnsureCapacity(plugged); // the most Linux can find, so a large machine is not copied as it grows
-        byBdf.EnsureCapacity(plugged);
         Firmware.NumberBuses(this);
         var scan = new PciScan(this);
-        foreach (var root in rootBuses.OrderBy(r => (r.Domain, r.Number)).ToList())
-            scan.ScanRootBus(root);
+        var roots = rootBuses.OrderBy(r => (r.Domain, r.Number)).ToList();
+        foreach (var root in roots) scan.ScanRootBus(root);
+        // Room for every device found and every VF the PFs could have, so a large machine is not copied as it grows.
+        devices.EnsureCapacity(Found + MaxVfs);
+        byBdf.EnsureCapacity(Found + MaxVfs);
+        foreach (var root in roots) scan.AddDevices(root);
         Booted = true;
     }
+
+    /// <summary>Devices the boot scan found.</summary>
+    internal int Found { get; set; }
+
+    /// <summary>The sum of TotalVFs over the PFs the boot scan found: the most VFs that can appear later.</summary>
+    internal int MaxVfs { get; set; }
 
     internal void Register(PciFunction f)
     {
