@@ -5,20 +5,65 @@ namespace VfioSim.Iommu;
 /// <summary>struct iommu_group: an ID and its member devices in the order they joined.</summary>
 public sealed class IommuGroup(int id)
 {
-    private readonly List<PciFunction> devices = [];
+    // Members without a List: most groups hold one device (kept in a field), and a large machine has tens of
+    // thousands of groups. Further members go to an array; the list view is made on first use.
+    private PciFunction? first;
+    private PciFunction[] rest = [];
+    private int count;
+    private MemberList? view;
 
     public int Id { get; } = id;
 
     /// <summary>Members in join order (the kernel's group->devices list).</summary>
-    public IReadOnlyList<PciFunction> Devices => devices;
+    public IReadOnlyList<PciFunction> Devices => view ??= new MemberList(this);
 
     /// <summary>Members sorted by address, as <c>ls /sys/kernel/iommu_groups/N/devices</c> shows them.</summary>
-    public IEnumerable<PciFunction> SortedDevices => devices.OrderBy(d => d.Bdf);
+    public IEnumerable<PciFunction> SortedDevices => Devices.OrderBy(d => d.Bdf);
 
-    internal void Add(PciFunction dev) => devices.Add(dev);
-    internal void Remove(PciFunction dev) => devices.Remove(dev);
+    internal int Count => count;
+
+    private PciFunction At(int index) => index == 0 ? first! : rest[index - 1];
+
+    internal void Add(PciFunction dev)
+    {
+        if (count == 0) first = dev;
+        else
+        {
+            if (count - 1 == rest.Length) Array.Resize(ref rest, Math.Max(1, rest.Length * 2));
+            rest[count - 1] = dev;
+        }
+        count++;
+    }
+
+    internal void Remove(PciFunction dev)
+    {
+        int i = 0;
+        while (i < count && At(i) != dev) i++;
+        if (i == count) return;
+        for (; i < count - 1; i++)
+        {
+            if (i == 0) first = rest[0]; else rest[i - 1] = rest[i];
+        }
+        count--;
+        if (count == 0) first = null; else rest[count - 1] = null!;
+    }
 
     public override string ToString() => $"group {Id}";
+
+    private sealed class MemberList(IommuGroup group) : IReadOnlyList<PciFunction>
+    {
+        public PciFunction this[int index] =>
+            (uint)index < (uint)group.count ? group.At(index) : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public int Count => group.count;
+
+        public IEnumerator<PciFunction> GetEnumerator()
+        {
+            for (int i = 0; i < group.count; i++) yield return group.At(i);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }
 
 /// <summary>Why a device is in its group: the step of pci_device_group() that decided, and through which device.</summary>

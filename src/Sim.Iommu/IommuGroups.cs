@@ -9,20 +9,24 @@ namespace VfioSim.Iommu;
 /// </summary>
 public sealed class IommuGroups
 {
-    private readonly Dictionary<PciFunction, IommuGroup> groupOf = [];
-    private readonly Dictionary<PciFunction, GroupDecision> decisions = [];
-    private readonly SortedDictionary<int, IommuGroup> groups = [];
+    // A device's decision holds its group, stored inline (GroupDecision objects are made on request).
+    // Groups are indexed by ID (IDs stay below the number of devices).
+    private readonly Dictionary<PciFunction, Decision> decisions;
+    private readonly List<IommuGroup?> groups = [];
     private readonly SortedSet<int> freedIds = [];
-    private readonly bool explain;
-    private int nextId;
+    private readonly PciDeviceGroup finder;
+    private int nextId, count;
 
     public IommuGroups(PciTopology topology, bool explain = true)
     {
         Topology = topology;
-        this.explain = explain;
+        finder = new PciDeviceGroup(this, topology, explain);
         if (!topology.Booted) topology.Boot();
+        decisions = new Dictionary<PciFunction, Decision>(topology.Functions.Count + topology.MaxVfs);
         if (!topology.IommuPresent) return; // no IOMMU, no groups (/sys/kernel/iommu_groups is empty)
+        finder.BeginBootProbe();
         foreach (var dev in topology.Functions) Probe(dev);
+        finder.EndBootProbe();
         topology.FunctionAdded += Probe;
         topology.FunctionRemoving += Release;
     }
@@ -30,22 +34,22 @@ public sealed class IommuGroups
     public PciTopology Topology { get; }
 
     /// <summary>Groups in ID order.</summary>
-    public IEnumerable<IommuGroup> All => groups.Values;
+    public IEnumerable<IommuGroup> All => groups.OfType<IommuGroup>();
 
-    public int Count => groups.Count;
+    public int Count => count;
 
-    public IommuGroup? GroupOf(PciFunction dev) => groupOf.GetValueOrDefault(dev);
+    public IommuGroup? GroupOf(PciFunction dev) => decisions.TryGetValue(dev, out var d) ? d.Group : null;
 
-    public IommuGroup? this[int id] => groups.GetValueOrDefault(id);
+    public IommuGroup? this[int id] => id >= 0 && id < groups.Count ? groups[id] : null;
 
-    public GroupDecision? DecisionFor(PciFunction dev) => decisions.GetValueOrDefault(dev);
+    public GroupDecision? DecisionFor(PciFunction dev) =>
+        decisions.TryGetValue(dev, out var d) ? new GroupDecision(dev, d.Group, d.Step, d.Via, d.Reasons) : null;
 
     /// <summary>iommu_probe_device(): a device with a group keeps it; otherwise pci_device_group() picks one.</summary>
     public void Probe(PciFunction dev)
     {
-        if (groupOf.ContainsKey(dev)) return;
-        var decision = new PciDeviceGroup(this, Topology, explain).Find(dev);
-        groupOf[dev] = decision.Group;
+        if (decisions.ContainsKey(dev)) return;
+        var decision = finder.Find(dev);
         decision.Group.Add(dev);
         decisions[dev] = decision;
     }
@@ -53,12 +57,13 @@ public sealed class IommuGroups
     /// <summary>iommu_release_device(): the device leaves; an empty group is freed and its ID becomes reusable.</summary>
     public void Release(PciFunction dev)
     {
-        if (!groupOf.Remove(dev, out var g)) return;
-        decisions.Remove(dev);
+        if (!decisions.Remove(dev, out var d)) return;
+        var g = d.Group;
         g.Remove(dev);
-        if (g.Devices.Count == 0)
+        if (g.Count == 0)
         {
-            groups.Remove(g.Id);
+            groups[g.Id] = null;
+            count--;
             if (g.Id == nextId - 1) nextId--; else freedIds.Add(g.Id);
             while (nextId > 0 && freedIds.Remove(nextId - 1)) nextId--;
         }
@@ -78,7 +83,9 @@ public sealed class IommuGroups
             id = nextId++;
         }
         var g = new IommuGroup(id);
-        groups.Add(id, g);
+        while (groups.Count <= id) groups.Add(null);
+        groups[id] = g;
+        count++;
         return g;
     }
 

@@ -98,9 +98,16 @@ public sealed class PciFunction
     public int SriovCap => Config.FindExtCapability(PciRegs.ExtCapIdSriov);
 
     /// <summary>pci_dev->dma_alias_mask: devfns on this function's bus it also uses as requester ID.</summary>
-    public DevFnSet DmaAliases { get; } = new();
+    public DevFnSet DmaAliases => dmaAliases ??= new(); // created on first use: few devices have aliases
+    private DevFnSet? dmaAliases;
+
+    /// <summary>Whether <paramref name="devfn"/> is among <see cref="DmaAliases"/> (without creating the set).</summary>
+    public bool HasDmaAlias(byte devfn) => dmaAliases is { } set && set.Contains(devfn);
 
     public PciDevFlags DevFlags { get; internal set; }
+
+    /// <summary>pci_dev->ari_enabled: ARI Forwarding turned on in this bridge by pci_configure_ari().</summary>
+    public bool AriEnabled { get; internal set; }
 
     /// <summary>The device whose requester ID the IOMMU sees (pci_real_dma_dev; a VMD endpoint for its children).</summary>
     public PciFunction RealDmaDevice { get; set; }
@@ -110,7 +117,8 @@ public sealed class PciFunction
 
     public bool IsVirtFn => PhysFn is not null;
     public PciFunction? PhysFn { get; internal set; }
-    public List<PciFunction> VirtFns { get; } = [];
+    public List<PciFunction> VirtFns => virtFns ??= []; // created on first use: only PFs have VFs
+    private List<PciFunction>? virtFns;
 
     /// <summary>Platform fact for the Intel PCH ACS quirk: whether its chipset enabling succeeded (RCBA usable).</summary>
     public bool PchAcsQuirkEnabled { get; set; } = true;
@@ -129,12 +137,18 @@ public sealed class PciFunction
 /// <summary>A 256-bit devfn set (the kernel's dma_alias_mask bitmap).</summary>
 public sealed class DevFnSet
 {
-    private readonly ulong[] bits = new ulong[4];
+    private Words bits; // inline, not a separate array: every function has a set and almost all stay empty
+
+    [System.Runtime.CompilerServices.InlineArray(4)]
+    private struct Words
+    {
+        private ulong element;
+    }
 
     public void Add(byte devfn) => bits[devfn >> 6] |= 1UL << (devfn & 63);
     public bool Contains(byte devfn) => (bits[devfn >> 6] & (1UL << (devfn & 63))) != 0;
-    public bool IsEmpty => bits.All(b => b == 0);
-    public void Clear() => Array.Clear(bits);
+    public bool IsEmpty => (bits[0] | bits[1] | bits[2] | bits[3]) == 0;
+    public void Clear() => bits = default;
 
     public IEnumerable<byte> Members()
     {

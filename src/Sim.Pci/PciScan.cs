@@ -11,13 +11,8 @@ namespace VfioSim.Pci;
 /// </summary>
 internal sealed class PciScan(PciTopology topology)
 {
-    private readonly Dictionary<PciFunction, bool> ariEnabled = [];
-
-    public void ScanRootBus(PciBus root)
-    {
-        ScanChildBus(root);
-        AddDevices(root);
-    }
+    /// <summary>pci_scan_child_bus() of a root bus: finds and sets up its devices; <see cref="AddDevices"/> registers them.</summary>
+    public void ScanRootBus(PciBus root) => ScanChildBus(root);
 
     private void ScanChildBus(PciBus bus)
     {
@@ -26,8 +21,9 @@ internal sealed class PciScan(PciTopology topology)
             if (slot > 0 && OnlyOneChild(bus)) break;
             ScanSlot(bus, (byte)(slot << 3));
         }
-        foreach (var dev in bus.Devices.ToList())
+        for (int i = 0; i < bus.Devices.Count; i++) // scanning a child bus adds to that bus, not this one
         {
+            var dev = bus.Devices[i];
             if (dev.Secondary is not { IsRoot: false } child) continue;
             dev.Bus!.Children.Add(child);
             ScanChildBus(child);
@@ -49,7 +45,7 @@ internal sealed class PciScan(PciTopology topology)
         int fn = 0;
         do
         {
-            var dev = bus.Slots.GetValueOrDefault((byte)(devfn + fn));
+            var dev = bus.SlotAt((byte)(devfn + fn));
             if (dev is not null)
             {
                 DeviceAdd(dev);
@@ -65,7 +61,7 @@ internal sealed class PciScan(PciTopology topology)
 
     private int NextFn(PciBus bus, PciFunction? dev, int fn)
     {
-        if (bus.Self is { } self && ariEnabled.GetValueOrDefault(self))
+        if (bus.Self is { AriEnabled: true })
         {
             // next_ari_fn()
             if (dev is null) return -1;
@@ -82,6 +78,7 @@ internal sealed class PciScan(PciTopology topology)
     /// <summary>pci_setup_device() + pci_device_add(): the per-device state Linux derives, and ACS enabling.</summary>
     private void DeviceAdd(PciFunction dev)
     {
+        topology.Found++;
         Setup(dev, topology);
         ConfigureAri(dev);
         InitSriov(dev);
@@ -127,7 +124,7 @@ internal sealed class PciScan(PciTopology topology)
         bool ari = dev.Config.FindExtCapability(PciRegs.ExtCapIdAri) != 0;
         ushort v = bridge.Config.Read16(ctl2);
         bridge.Config.Write16(ctl2, ari ? (ushort)(v | PciRegs.ExpDevCtl2Ari) : (ushort)(v & ~PciRegs.ExpDevCtl2Ari));
-        ariEnabled[bridge] = ari;
+        bridge.AriEnabled = ari;
     }
 
     // sriov_init(): ARI Capable Hierarchy follows the bus's ARI forwarding.
@@ -135,7 +132,8 @@ internal sealed class PciScan(PciTopology topology)
     {
         int pos = dev.SriovCap;
         if (pos == 0) return;
-        if (dev.Bus?.Self is { } self && ariEnabled.GetValueOrDefault(self))
+        topology.MaxVfs += dev.Config.Read16(pos + PciRegs.SriovTotalVf);
+        if (dev.Bus?.Self is { AriEnabled: true })
         {
             ushort ctrl = dev.Config.Read16(pos + PciRegs.SriovCtrl);
             dev.Config.Write16(pos + PciRegs.SriovCtrl, (ushort)(ctrl | PciRegs.SriovCtrlAri));
@@ -143,7 +141,7 @@ internal sealed class PciScan(PciTopology topology)
     }
 
     // pci_bus_add_devices(): this bus's devices in list order, then each bridge's child bus.
-    private void AddDevices(PciBus bus)
+    public void AddDevices(PciBus bus)
     {
         foreach (var dev in bus.Devices) topology.Register(dev);
         foreach (var dev in bus.Devices)

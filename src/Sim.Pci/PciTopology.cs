@@ -21,6 +21,12 @@ public sealed class PciTopology
     /// <summary>An ACPI IVRS table exists (AMD IOMMU); the AMD southbridge ACS quirk depends on it.</summary>
     public bool AmdIvrs { get; set; }
 
+    /// <summary>
+    /// Firmware leaves bus numbers for SR-IOV VFs past each PF's bus (pci_iov_bus_range()), as server firmware
+    /// does. Off by default: SeaBIOS on QEMU reserves nothing, so VFs beyond the bridge's range cannot be enabled.
+    /// </summary>
+    public bool ReserveSriovBusNumbers { get; set; }
+
     public bool Booted { get; private set; }
 
     public IReadOnlyList<PciBus> RootBuses => rootBuses;
@@ -77,10 +83,20 @@ public sealed class PciTopology
         if (Booted) throw new InvalidOperationException("already booted");
         Firmware.NumberBuses(this);
         var scan = new PciScan(this);
-        foreach (var root in rootBuses.OrderBy(r => (r.Domain, r.Number)).ToList())
-            scan.ScanRootBus(root);
+        var roots = rootBuses.OrderBy(r => (r.Domain, r.Number)).ToList();
+        foreach (var root in roots) scan.ScanRootBus(root);
+        // Room for every device found and every VF the PFs could have, so a large machine is not copied as it grows.
+        devices.EnsureCapacity(Found + MaxVfs);
+        byBdf.EnsureCapacity(Found + MaxVfs);
+        foreach (var root in roots) scan.AddDevices(root);
         Booted = true;
     }
+
+    /// <summary>Devices the boot scan found.</summary>
+    internal int Found { get; set; }
+
+    /// <summary>The sum of TotalVFs over the PFs the boot scan found: the most VFs that can appear later.</summary>
+    internal int MaxVfs { get; set; }
 
     internal void Register(PciFunction f)
     {
@@ -94,9 +110,14 @@ public sealed class PciTopology
     internal void Unregister(PciFunction f)
     {
         FunctionRemoving?.Invoke(f);
-        devices.Remove(f);
+        // ProbeIndex is the position in the list, so only the devices after it move (none when the last VFs go).
+        int at = f.ProbeIndex >= 0 && f.ProbeIndex < devices.Count && devices[f.ProbeIndex] == f ? f.ProbeIndex : devices.IndexOf(f);
+        if (at >= 0)
+        {
+            devices.RemoveAt(at);
+            for (int i = at; i < devices.Count; i++) devices[i].ProbeIndex = i;
+        }
         byBdf.Remove(f.Bdf);
-        for (int i = 0; i < devices.Count; i++) devices[i].ProbeIndex = i;
         f.ProbeIndex = -1;
     }
 

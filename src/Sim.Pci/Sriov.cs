@@ -58,7 +58,8 @@ public static class Sriov
         ushort ctrl = cfg.Read16(pos + PciRegs.SriovCtrl);
         cfg.Write16(pos + PciRegs.SriovCtrl, (ushort)(ctrl | PciRegs.SriovCtrlVfe | PciRegs.SriovCtrlMse));
 
-        var list = new List<PciFunction>();
+        var list = new List<PciFunction>(n);
+        pf.VirtFns.EnsureCapacity(n);
         for (int i = 0; i < n; i++)
         {
             int rid = (bus.Number << 8) + pf.DevFn + offset + stride * i;
@@ -84,7 +85,9 @@ public static class Sriov
         foreach (var vf in pf.VirtFns.AsEnumerable().Reverse().ToList())
         {
             topology.Unregister(vf);
-            vf.Bus!.Devices.Remove(vf);
+            var list = vf.Bus!.Devices;
+            int at = list.LastIndexOf(vf); // VFs go last first, so this is the end of the list
+            if (at >= 0) list.RemoveAt(at);
             vf.Bus.Unplug(vf.DevFn);
         }
         pf.VirtFns.Clear();
@@ -98,8 +101,8 @@ public static class Sriov
     private static PciBus VirtfnBus(PciBus pfBus, byte number)
     {
         if (number == pfBus.Number) return pfBus;
-        var existing = pfBus.Children.FirstOrDefault(c => c.IsVirtual && c.Number == number);
-        if (existing is not null) return existing;
+        foreach (var c in pfBus.Children)
+            if (c.IsVirtual && c.Number == number) return c;
         var v = new PciBus(pfBus.Domain, pfBus, null, pfBus.IsExpress, null) { Number = number };
         pfBus.Children.Add(v);
         return v;

@@ -53,12 +53,13 @@ public sealed record GenericDeviceSpec
 
 /// <summary>
 /// Builds a function's config space from a <see cref="GenericDeviceSpec"/> with a standard layout:
-/// PM at 0x40, MSI at 0x50, PCI Express at 0x70 (Slot/Root registers as the type requires); then the extended
-/// capabilities present, in the order ACS, ARI, SR-IOV, from 0x100 (where the extended list always starts) 16 bytes apart.
+/// PM at 0x40, MSI at 0x50, PCI Express at 0x70 (Slot/Root registers as the type requires); ACS at 0x100 (a null
+/// capability there when ACS is absent but others are present),
+/// ARI at 0x110, SR-IOV at 0x120.
 /// </summary>
 public static class GenericDevice
 {
-    private const int PmCap = 0x40, MsiCap = 0x50, ExpCap = 0x70, ExtCapStride = 0x10;
+    private const int PmCap = 0x40, MsiCap = 0x50, ExpCap = 0x70, AcsPos = 0x100, AriPos = 0x110, SriovPos = 0x120;
 
     public static PciFunction Create(GenericDeviceSpec spec, string? id = null, string? model = null)
     {
@@ -68,8 +69,9 @@ public static class GenericDevice
             or FunctionKind.PcieToPciBridge or FunctionKind.PciToPcieBridge or FunctionKind.PciBridge;
         int size = spec.ConfigSize ?? (pcie ? ConfigSpace.ExtendedSize : ConfigSpace.ConventionalSize);
         var cs = new ConfigSpace(size);
-        var bars = spec.Bars ?? (bridge || kind == FunctionKind.HostBridge ? [] : [new PciResource(0, ResourceKind.Mem64, 0x4000)]);
+        IReadOnlyList<PciResource> bars = spec.Bars is { } given ? [.. given] : bridge || kind == FunctionKind.HostBridge ? [] : DefaultBars;
 
+        cs.Reserve(spec.Sriov is not null ? SriovPos + 0x40 : spec.AriNextFunction is not null ? AriPos + 8 : spec.AcsCapability is not null ? AcsPos + 8 : ExpCap + 0x3c);
         cs.Set16(PciRegs.VendorId, spec.VendorId);
         cs.Set16(PciRegs.DeviceId, spec.DeviceId);
         cs.Set16(PciRegs.Status, PciRegs.StatusCapList);
@@ -82,8 +84,8 @@ public static class GenericDevice
             cs.Set16(PciRegs.SubsystemId, spec.SubsystemId);
             cs.Set8(PciRegs.InterruptPin, 1);
         }
-        foreach (var bar in bars.Where(b => b.Index < 6))
-            cs.Set32(PciRegs.BaseAddress0 + 4 * bar.Index, bar.TypeBits);
+        foreach (var bar in bars)
+            if (bar.Index < 6) cs.Set32(PciRegs.BaseAddress0 + 4 * bar.Index, bar.TypeBits);
 
         // Standard capabilities: PM -> MSI (64-bit) -> PCIe
         cs.Set8(PciRegs.CapabilityList, PmCap);
@@ -93,64 +95,77 @@ public static class GenericDevice
         cs.Set16(MsiCap + PciRegs.MsiFlags, PciRegs.MsiFlags64Bit);
         if (pcie) WritePcieCap(cs, kind, spec);
 
-        // Extended capabilities, each linked to the next present one.
-        var ext = new List<(int Pos, ushort Id, byte Version)>();
-        int extPos = ConfigSpace.ConventionalSize;
+        // Extended capabilities in offset order, each linked from the one before. The chain starts at 0x100
+        // (pci_find_next_ext_capability() reads there first and stops on 0): without ACS, a null capability
+        // (ID 0) there links to the first one present, keeping the fixed offsets.
+        int last = 0; // the header written last, whose next pointer the following one fills in
+        void Link(int pos, ushort id)
+        {
+            if (last != 0) cs.Set32(last, cs.Read32(last) | ((uint)pos << 20));
+            else if (pos != AcsPos) cs.Set32(AcsPos, (uint)pos << 20);
+            cs.Set32(pos, id | (1u << 16));
+            last = pos;
+        }
+        bool hasSriov = false;
         if (pcie && size > ConfigSpace.ConventionalSize)
         {
             if (spec.AcsCapability is { } acs)
             {
-                int acsPos = extPos;
-                extPos += ExtCapStride;
-                ext.Add((acsPos, PciRegs.ExtCapIdAcs, 1));
-                cs.Set16(acsPos + PciRegs.AcsCap, acs);
-                cs.Set16(acsPos + PciRegs.AcsCtrl, spec.AcsControl);
+                Link(AcsPos, PciRegs.ExtCapIdAcs);
+                cs.Set16(AcsPos + PciRegs.AcsCap, acs);
+                cs.Set16(AcsPos + PciRegs.AcsCtrl, spec.AcsControl);
             }
             if (spec.AriNextFunction is { } next)
             {
-                int ariPos = extPos;
-                extPos += ExtCapStride;
-                ext.Add((ariPos, PciRegs.ExtCapIdAri, 1));
-                cs.Set16(ariPos + PciRegs.AriCap, (ushort)(next << 8));
+                Link(AriPos, PciRegs.ExtCapIdAri);
+                cs.Set16(AriPos + PciRegs.AriCap, (ushort)(next << 8));
             }
             if (spec.Sriov is { } sr)
             {
-                int sriovPos = extPos;
-                ext.Add((sriovPos, PciRegs.ExtCapIdSriov, 1));
-                cs.Set16(sriovPos + PciRegs.SriovInitialVf, sr.TotalVfs);
-                cs.Set16(sriovPos + PciRegs.SriovTotalVf, sr.TotalVfs);
-                cs.Set16(sriovPos + PciRegs.SriovVfOffset, sr.FirstVfOffset);
-                cs.Set16(sriovPos + PciRegs.SriovVfStride, sr.VfStride);
-                cs.Set16(sriovPos + PciRegs.SriovVfDid, sr.VfDeviceId ?? spec.DeviceId);
-                cs.Set32(sriovPos + PciRegs.SriovSupPgSize, 0x553);
-                cs.Set32(sriovPos + PciRegs.SriovSysPgSize, 0x1);
-                cs.Set32(sriovPos + PciRegs.SriovBar, PciRegs.BaseAddressMemType64);
+                Link(SriovPos, PciRegs.ExtCapIdSriov);
+                hasSriov = true;
+                cs.Set16(SriovPos + PciRegs.SriovInitialVf, sr.TotalVfs);
+                cs.Set16(SriovPos + PciRegs.SriovTotalVf, sr.TotalVfs);
+                cs.Set16(SriovPos + PciRegs.SriovVfOffset, sr.FirstVfOffset);
+                cs.Set16(SriovPos + PciRegs.SriovVfStride, sr.VfStride);
+                cs.Set16(SriovPos + PciRegs.SriovVfDid, sr.VfDeviceId ?? spec.DeviceId);
+                cs.Set32(SriovPos + PciRegs.SriovSupPgSize, 0x553);
+                cs.Set32(SriovPos + PciRegs.SriovSysPgSize, 0x1);
+                cs.Set32(SriovPos + PciRegs.SriovBar, PciRegs.BaseAddressMemType64);
             }
         }
-        for (int i = 0; i < ext.Count; i++)
-        {
-            int next = i + 1 < ext.Count ? ext[i + 1].Pos : 0;
-            cs.Set32(ext[i].Pos, ext[i].Id | ((uint)ext[i].Version << 16) | ((uint)next << 20));
-        }
 
-        var resources = bars.ToList();
-        if (spec.Sriov is not null && ext.Any(e => e.Id == PciRegs.ExtCapIdSriov))
-            resources.Add(new PciResource(PciResource.FirstVfIndex, ResourceKind.Mem64, 0x4000));
+        // Resources are immutable records, so functions without VF BARs share the spec's (or the default) list.
+        IReadOnlyList<PciResource> resources = hasSriov
+            ? [.. bars, new PciResource(PciResource.FirstVfIndex, ResourceKind.Mem64, 0x4000)]
+            : bars;
         ConfigMasks.Apply(cs, resources);
 
-        Func<int, PciFunction>? vfModel = spec.Sriov is null ? null : _ => Create(new GenericDeviceSpec
+        model ??= ModelNames[(int)kind];
+        Func<int, PciFunction>? vfModel = null;
+        if (spec.Sriov is not null)
         {
-            Kind = kind == FunctionKind.RcEndpoint ? FunctionKind.RcEndpoint : FunctionKind.Endpoint,
-            VendorId = 0xffff, // VFs read 0xffff; Linux takes vendor and device from the PF
-            DeviceId = 0xffff,
-            SubsystemVendorId = spec.SubsystemVendorId,
-            SubsystemId = spec.SubsystemId,
-            ClassCode = cls,
-            Revision = spec.Revision,
-        }, null, (model ?? "json:" + KindName(kind)) + "-vf");
+            var vfSpec = new GenericDeviceSpec
+            {
+                Kind = kind == FunctionKind.RcEndpoint ? FunctionKind.RcEndpoint : FunctionKind.Endpoint,
+                VendorId = 0xffff, // VFs read 0xffff; Linux takes vendor and device from the PF
+                DeviceId = 0xffff,
+                SubsystemVendorId = spec.SubsystemVendorId,
+                SubsystemId = spec.SubsystemId,
+                ClassCode = cls,
+                Revision = spec.Revision,
+            };
+            string vfModelName = model + "-vf";
+            vfModel = _ => Create(vfSpec, null, vfModelName);
+        }
 
-        return new PciFunction(model ?? "json:" + KindName(kind), cs, resources, id) { VirtualFunctionModel = vfModel };
+        return new PciFunction(model, cs, resources, id) { VirtualFunctionModel = vfModel };
     }
+
+    private static readonly PciResource[] DefaultBars = [new PciResource(0, ResourceKind.Mem64, 0x4000)];
+
+    private static readonly string[] ModelNames =
+        [.. Enum.GetValues<FunctionKind>().OrderBy(k => (int)k).Select(k => "json:" + KindName(k))];
 
     private static void WritePcieCap(ConfigSpace cs, FunctionKind kind, GenericDeviceSpec spec)
     {

@@ -10,7 +10,7 @@ public static class MachineLoader
         string ext = Path.GetExtension(path).ToLowerInvariant();
         return ext switch
         {
-            ".qemu" => QemuMachineFile.Load(path).Boot(),
+            ".qemu" => Boot(QemuMachineFile.Load(path), path),
             ".json" => JsonMachineFile.Load(path),
             _ => throw new MachineFileException(path, 1, 1, $"unknown machine file type '{ext}' (expected .qemu or .json)"),
         };
@@ -26,6 +26,19 @@ public static class MachineLoader
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new MachineFileException(path, 1, 1, $"cannot read the file: {e.Message}");
+        }
+    }
+
+    // A machine that parses but cannot be booted (firmware runs out of bus numbers) is a bad file too.
+    private static PciTopology Boot(Qemu.QemuMachine machine, string path)
+    {
+        try
+        {
+            return machine.Boot();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new MachineFileException(path, 1, 1, e.Message);
         }
     }
 

@@ -20,6 +20,9 @@ public static class DmaAliasQuirks
 
     public static readonly IReadOnlyList<Entry> Table = BuildTable();
 
+    // Every entry names a vendor, so a per-vendor list (in table order) applies the same fixups as a full scan.
+    private static readonly Dictionary<ushort, Entry[]> ByVendor = Table.GroupBy(e => e.Vendor).ToDictionary(g => g.Key, g => g.ToArray());
+
     private static List<Entry> BuildTable()
     {
         var t = new List<Entry>();
@@ -55,12 +58,14 @@ public static class DmaAliasQuirks
     }
 
     /// <summary>Applies every matching header fixup (pci_fixup_device(pci_fixup_header, dev)); returns the quirk names applied.</summary>
-    public static List<string> Apply(PciFunction dev)
+    public static IReadOnlyList<string> Apply(PciFunction dev)
     {
+        if (!ByVendor.TryGetValue(dev.VendorId, out var entries)) return [];
         var applied = new List<string>();
-        foreach (var e in Table)
+        ushort device = dev.DeviceId;
+        foreach (var e in entries)
         {
-            if (e.Vendor != dev.VendorId || e.Device != dev.DeviceId) continue;
+            if (e.Device != device) continue;
             if (e.SubVendor != PciVendor.Any && (e.SubVendor != dev.SubsystemVendorId || e.SubDevice != dev.SubsystemId)) continue;
             bool did = true;
             switch (e.Kind)
