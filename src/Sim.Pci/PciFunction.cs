@@ -33,6 +33,19 @@ public sealed class PciFunction
     public string? Id { get; }
 
     public ConfigSpace Config { get; }
+
+    /// <summary>The behaviour behind the config space (BARs, interrupts, DMA), if the model has any.</summary>
+    public Models.PciDeviceModel? Device
+    {
+        get => device;
+        init
+        {
+            device = value;
+            value?.Attach(this);
+        }
+    }
+
+    private readonly Models.PciDeviceModel? device;
     public IReadOnlyList<PciResource> Resources { get; }
 
     /// <summary>lspci's description line (after the BDF) as measured for QEMU models; null for synthetic devices.</summary>

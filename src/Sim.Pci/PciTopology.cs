@@ -15,6 +15,9 @@ public sealed class PciTopology
 
     public KernelCommandLine CommandLine { get; set; }
 
+    /// <summary>The machine's virtual time, shared by every device model.</summary>
+    public VirtualClock Clock { get; } = new();
+
     /// <summary>An IOMMU driver is active and asked for ACS (pci_request_acs()).</summary>
     public bool IommuPresent { get; set; } = true;
 
@@ -103,6 +106,7 @@ public sealed class PciTopology
         f.ProbeIndex = devices.Count;
         devices.Add(f);
         byBdf[f.Bdf] = f;
+        if (f.Device is { } model) model.Clock = Clock;
     }
 
     internal void RaiseAdded(PciFunction f) => FunctionAdded?.Invoke(f);

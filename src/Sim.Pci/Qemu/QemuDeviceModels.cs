@@ -97,7 +97,8 @@ public static class QemuDeviceModels
         ["pci-bridge"] = new("pci-bridge", "PCI-to-PCI bridge (1b36:0001)", Props("chassis_nr", "msi", "shpc", "addr", "io-reserve", "mem-reserve", "pref32-reserve", "pref64-reserve", "bus-reserve"), PciBridge),
         ["i82801b11-bridge"] = new("i82801b11-bridge", "Intel 82801 DMI-to-PCI bridge (8086:244e)", Props(), c => Image(c, "i82801b11-bridge@pcie.0")),
         ["pxb-pcie"] = new("pxb-pcie", "PCIe expander bridge (1b36:000b), opens a root bus", Props("bus_nr", "numa_node"), c => Image(c, "pxb-pcie@pcie.0")),
-        ["edu"] = new("edu", "QEMU edu test device (1234:11e8)", Props("dma_mask"), c => Image(c, $"edu@{c.PositionSuffix}")),
+        ["edu"] = new("edu", "QEMU edu test device (1234:11e8)", Props("dma_mask"),
+            c => Image(c, $"edu@{c.PositionSuffix}", device: new Models.Edu(c.UInt("dma_mask", (1UL << 28) - 1, ulong.MaxValue)))),
         ["e1000e"] = new("e1000e", "Intel 82574L NIC (8086:10d3)", Props("mac", "netdev", "bootindex", "subsys_ven", "subsys", "disable_vnet_hdr", "init-vet", "migrate-timadj"), E1000e),
         ["nvme"] = new("nvme", "NVM Express controller (1b36:0010)", Props("serial", "drive", "subsys", "sriov_max_vfs", "sriov_vq_flexible", "sriov_vi_flexible",
             "sriov_max_vi_per_vf", "sriov_max_vq_per_vf", "max_ioqpairs", "msix_qsize", "cmb_size_mb", "pmrdev", "num_queues", "aerl", "aer_max_queued",
@@ -130,14 +131,15 @@ public static class QemuDeviceModels
     /// <summary>Non-PCI devices a QEMU command line may carry; accepted and ignored by the PCI model.</summary>
     public static readonly IReadOnlySet<string> NonPci = new HashSet<string> { "nvme-subsys", "nvme-ns", "intel-iommu", "virtio-rng-device" };
 
-    private static PciFunction Image(Context c, string image, Action<ConfigSpace>? patch = null, Func<int, PciFunction>? vfModel = null)
+    private static PciFunction Image(Context c, string image, Action<ConfigSpace>? patch = null, Func<int, PciFunction>? vfModel = null,
+        Models.PciDeviceModel? device = null)
     {
         bool mf = c.Bool("multifunction");
         return QemuImage.Load(image).Instantiate(c.ModelName, c.Id, vfModel, cs =>
         {
             patch?.Invoke(cs);
             if (mf) cs.Set8(PciRegs.HeaderType, (byte)(cs.Read8(PciRegs.HeaderType) | PciRegs.HeaderTypeMfd));
-        });
+        }, device);
     }
 
     private static void SetSlotNumber(ConfigSpace cs, ulong slot)

@@ -76,7 +76,8 @@ public sealed class QemuImage
     }
 
     /// <summary>A fresh function with this image, standard write masks applied.</summary>
-    public PciFunction Instantiate(string model, string? id, Func<int, PciFunction>? vfModel = null, Action<ConfigSpace>? patch = null)
+    public PciFunction Instantiate(string model, string? id, Func<int, PciFunction>? vfModel = null, Action<ConfigSpace>? patch = null,
+        Models.PciDeviceModel? device = null)
     {
         var cs = new ConfigSpace(Size == 256 ? ConfigSpace.ConventionalSize : ConfigSpace.ExtendedSize);
         Bytes.AsSpan(0, Size).CopyTo(cs.Raw);
@@ -87,6 +88,7 @@ public sealed class QemuImage
             LspciDescription = Lspci,
             LspciSubsystem = LspciSubsystem,
             VirtualFunctionModel = vfModel,
+            Device = device,
         };
     }
 }

@@ -1,15 +1,8 @@
 using System.Buffers.Binary;
+using VfioSim.Pci.Models;
 using VfioSim.Uapi;
 
 namespace VfioSim.Vfio.Process;
-
-/// <summary>What backs a mapped range: plain memory, or a device region whose accesses are MMIO.</summary>
-public interface IMmio
-{
-    /// <summary>A load of 1, 2, 4 or 8 bytes at <paramref name="offset"/> into the region.</summary>
-    ulong Read(ulong offset, int size);
-    void Write(ulong offset, int size, ulong value);
-}
 
 /// <summary>One mapping of a process (a vm_area_struct): [Start, Start+Length) with its protection and backing.</summary>
 public sealed class Vma

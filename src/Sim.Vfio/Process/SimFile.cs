@@ -1,3 +1,4 @@
+using VfioSim.Pci.Models;
 using VfioSim.Uapi;
 
 namespace VfioSim.Vfio.Process;
