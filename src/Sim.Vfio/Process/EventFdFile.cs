@@ -19,11 +19,23 @@ public sealed class EventFdFile(ulong initial, bool semaphore) : SimFile
 
     public override bool Seekable => false;
 
+    /// <summary>Kernel-side waiters (irqfd, virqfd) woken whenever the count goes up.</summary>
+    public event Action<EventFdFile>? Signalled;
+
+    /// <summary>eventfd_ctx_do_read() by a kernel waiter: takes the whole count.</summary>
+    public ulong Consume()
+    {
+        ulong v = Count;
+        Count = 0;
+        return v;
+    }
+
     /// <summary>eventfd_signal(): adds one (saturating, as the kernel's does).</summary>
     public void Signal(ulong n = 1)
     {
         Signals++;
         Count = Max - Count < n ? Max : Count + n;
+        Signalled?.Invoke(this);
     }
 
     public override long Read(SimProcess process, Span<byte> buffer, long position)
@@ -51,6 +63,7 @@ public sealed class EventFdFile(ulong initial, bool semaphore) : SimFile
             process.WaitUntil(() => Max - Count >= value, long.MaxValue);
         }
         Count += value;
+        if (value != 0) Signalled?.Invoke(this);
         return 8;
     }
 
