@@ -54,7 +54,7 @@ public sealed class AddressSpace : IUserMemory
     private readonly SortedList<ulong, Vma> vmas = [];
     private ulong nextHint = MmapBase;
 
-    public IReadOnlyCollection<Vma> Mappings => (IReadOnlyCollection<Vma>)vmas.Values;
+    public IReadOnlyCollection<Vma> Mappings => vmas.Values.AsReadOnly(); // SortedList.Values is no IReadOnlyCollection
 
     /// <summary>Bytes of anonymous memory mapped (for tests and accounting).</summary>
     public ulong AnonymousBytes => vmas.Values.Where(v => v.Memory is not null).Aggregate(0UL, (s, v) => s + v.Length);
