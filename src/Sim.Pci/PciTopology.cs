@@ -40,6 +40,12 @@ public sealed class PciTopology
     /// <summary>Raised for each function Linux adds after boot (SR-IOV VFs).</summary>
     public event Action<PciFunction>? FunctionAdded;
 
+    /// <summary>
+    /// Raised first when a function is removed, before <see cref="FunctionRemoving"/>: pci_stop_dev(), where the
+    /// device's driver is released while the device still has its IOMMU group.
+    /// </summary>
+    public event Action<PciFunction>? FunctionStopping;
+
     /// <summary>Raised before a function is removed (SR-IOV VFs on disable).</summary>
     public event Action<PciFunction>? FunctionRemoving;
 
@@ -113,6 +119,7 @@ public sealed class PciTopology
 
     internal void Unregister(PciFunction f)
     {
+        FunctionStopping?.Invoke(f);
         FunctionRemoving?.Invoke(f);
         // ProbeIndex is the position in the list, so only the devices after it move (none when the last VFs go).
         int at = f.ProbeIndex >= 0 && f.ProbeIndex < devices.Count && devices[f.ProbeIndex] == f ? f.ProbeIndex : devices.IndexOf(f);

@@ -1,14 +1,16 @@
 using VfioSim.Iommu;
 using VfioSim.Pci;
 using VfioSim.Pci.MachineFiles;
+using VfioSim.Vfio.Drivers;
 using VfioSim.Vfio.Sysfs;
 
 namespace VfioSim.Vfio;
 
 /// <summary>
-/// A booted machine as the simulated kernel sees it: the PCI topology, its IOMMU groups, the driver-core state
-/// of each device and the sysfs tree that shows them. SR-IOV VFs enabled later (<see cref="Sriov.SetNumVfs"/>)
-/// join the groups and sysfs as they appear, and leave them when disabled.
+/// A booted machine as the simulated kernel sees it: the PCI topology, its IOMMU groups, the driver core (which
+/// driver each device is bound to, DMA ownership of the groups) and the sysfs tree that shows them. At boot every
+/// device is offered to the drivers in registration order, as Linux does. SR-IOV VFs enabled later
+/// (<see cref="Sriov.SetNumVfs"/>) join the groups, sysfs and a driver as they appear, and leave them when disabled.
 /// </summary>
 public sealed class Machine
 {
@@ -21,7 +23,11 @@ public sealed class Machine
     /// intel-iommu,caching-mode=on does ("IOMMU batching disallowed due to virtualization"), so DMA domains are
     /// IOMMU_DOMAIN_DMA; false gives the lazy IOMMU_DOMAIN_DMA_FQ of bare-metal x86 (CONFIG_IOMMU_DEFAULT_DMA_LAZY).
     /// </param>
-    public Machine(PciTopology topology, bool dmaStrict = true)
+    /// <param name="drivers">
+    /// The drivers to register, in registration order; null: <see cref="InTreeDrivers.All"/> (pcieport, virtio-pci,
+    /// e1000e, nvme, ahci, lpc_ich, i801_smbus, pci-stub, vfio-pci).
+    /// </param>
+    public Machine(PciTopology topology, bool dmaStrict = true, IEnumerable<PciDriver>? drivers = null)
     {
         Topology = topology;
         DmaStrict = dmaStrict;
@@ -29,6 +35,9 @@ public sealed class Machine
         Groups = new IommuGroups(topology);  // subscribes first: a new VF has its group before sysfs shows it
         sysfs = new MachineSysfs(this);
         topology.FunctionRemoving += dev => states.Remove(dev);
+        DmaOwnership = new DmaOwnership(this);
+        Drivers = new DriverCore(this);      // after sysfs: a new VF's directory exists before its driver binds
+        foreach (var driver in drivers ?? InTreeDrivers.All()) Drivers.Register(driver);
     }
 
     /// <summary>Loads and boots a machine file (.qemu or .json); throws <see cref="MachineFileException"/> on a bad file.</summary>
@@ -36,6 +45,12 @@ public sealed class Machine
 
     public PciTopology Topology { get; }
     public IommuGroups Groups { get; }
+
+    /// <summary>The PCI driver core: registered drivers, bindings, and the operations behind the sysfs files.</summary>
+    public DriverCore Drivers { get; }
+
+    /// <summary>DMA ownership of the IOMMU groups: viability, and the claims VFIO and iommufd make.</summary>
+    public DmaOwnership DmaOwnership { get; }
 
     /// <summary>Simulated time shared by devices and processes.</summary>
     public VirtualClock Clock { get; } = new();
@@ -60,6 +75,8 @@ public sealed class Machine
 
     /// <summary>The sysfs tree mounted at /sys.</summary>
     public SysfsTree Sysfs => sysfs.Tree;
+
+    internal MachineSysfs SysfsNodes => sysfs;
 
     public bool IommuPresent => Topology.IommuPresent;
     public bool DmaStrict { get; }
@@ -87,19 +104,39 @@ public sealed class Machine
     }
 
     /// <summary>
-    /// Records that a driver is (or, with null, no longer is) bound to the device, and shows it in sysfs the way
-    /// driver_sysfs_add()/driver_sysfs_remove() do: the device's <c>driver</c> link and the driver's device link.
-    /// A driver named for the first time is registered (its /sys/bus/pci/drivers directory appears).
+    /// Records that a driver is (or, with null, no longer is) bound to the device: the one place a binding changes.
+    /// The driver core calls it once a probe has succeeded, and with null to release a driver; called directly it
+    /// binds without matching or probing. Unbinding runs __device_release_driver(): the
+    /// <see cref="DriverCore.DeviceUnbinding"/> event, the driver's remove, the links going, the DMA reference
+    /// dropped, <see cref="DriverCore.DeviceUnbound"/>. Binding takes the DMA reference of a DMA-API driver, shows
+    /// the links the way driver_sysfs_add() does (the device's <c>driver</c> link and the driver's device link) and
+    /// raises <see cref="DriverCore.DeviceBound"/>. A driver named for the first time is registered (its
+    /// /sys/bus/pci/drivers directory appears) with no ID table.
     /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// A driver that uses the DMA API onto a device whose group user space owns: the kernel never gets there
+    /// (iommu_device_use_default_domain() fails the probe with -EBUSY; <see cref="DriverCore.Bind"/> answers so).
+    /// </exception>
     public void SetBoundDriver(PciFunction dev, string? driver)
     {
         var state = StateOf(dev);
         if (driver is not null && (driver.Length == 0 || driver.Contains('/', StringComparison.Ordinal) || driver is "." or ".."))
             throw new ArgumentException($"'{driver}' is not a driver name", nameof(driver));
         if (state.Driver == driver) return;
-        if (state.Driver is not null) sysfs.DriverUnbound(dev, state.Driver);
+        if (state.Driver is { } old)
+        {
+            var oldDriver = Drivers.Find(old)!;
+            Drivers.Unbinding(dev, oldDriver);
+            sysfs.DriverUnbound(dev, old);
+            state.Driver = null;
+            Drivers.Unbound(dev, oldDriver);
+        }
+        if (driver is null) return;
+        var newDriver = Drivers.FindOrAdd(driver);
+        Drivers.Binding(dev, newDriver);
         state.Driver = driver;
-        if (driver is not null) sysfs.DriverBound(dev, driver);
+        sysfs.DriverBound(dev, driver);
+        Drivers.Bound(dev, newDriver);
     }
 
     private void CheckOwn(PciFunction dev)

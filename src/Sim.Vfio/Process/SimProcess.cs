@@ -52,6 +52,9 @@ public sealed class SimProcess : IKernel
             if ((flags & OpenFlags.Directory) != 0 && node is not SysfsDirectory) return -Errno.ENOTDIR;
             bool write = (flags & (OpenFlags.WriteOnly | OpenFlags.ReadWrite)) != 0;
             if (node is SysfsDirectory && write) return -Errno.EISDIR;
+            // kernfs_fop_open() (KERNFS_ROOT_EXTRA_OPEN_PERM_CHECK): no show for a reader or no store for a writer is EACCES, even for root.
+            bool read = (flags & (OpenFlags.WriteOnly | OpenFlags.ReadWrite)) != OpenFlags.WriteOnly;
+            if (node is SysfsFile f && read && !f.CanRead) return -Errno.EACCES;
             if (node is SysfsAttribute a && write && a.Store is null) return -Errno.EACCES;
             return Install(new SysfsOpenFile(node!), flags);
         }

@@ -18,8 +18,7 @@ public sealed class SysfsOpenFile(SysfsNode node) : SimFile
     public override long Write(SimProcess process, ReadOnlySpan<byte> buffer, long position)
     {
         if (Node is SysfsDirectory) return -Errno.EISDIR;
-        if (Node.IsRemoved) return -Errno.ENODEV;
-        if (Node is SysfsAttribute { Store: { } store }) return store(buffer);
-        return -Errno.EIO;
+        if (Node is SysfsAttribute attribute) return attribute.Write(buffer);
+        return Node.IsRemoved ? -Errno.ENODEV : -Errno.EIO;
     }
 }

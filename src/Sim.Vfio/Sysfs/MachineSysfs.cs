@@ -1,17 +1,17 @@
 using VfioSim.Iommu;
 using VfioSim.Pci;
+using VfioSim.Vfio.Drivers;
 
 namespace VfioSim.Vfio.Sysfs;
 
 /// <summary>
 /// Keeps a machine's sysfs tree in step with the machine: the device directories of /sys/devices (nested by
-/// bridges under one <c>pciDDDD:BB</c> per root bus), /sys/bus/pci, and /sys/kernel/iommu_groups. Built once at
-/// boot; devices added or removed later (SR-IOV VFs) are added and removed as the PCI core and IOMMU core do.
+/// bridges under one <c>pciDDDD:BB</c> per root bus), /sys/bus/pci with its drivers, and /sys/kernel/iommu_groups.
+/// Built once at boot; devices added or removed later (SR-IOV VFs) are added and removed as the PCI core and IOMMU
+/// core do, drivers as they register.
 /// </summary>
 internal sealed class MachineSysfs
 {
-    private const int WriteOnly = 0x80; // 0200
-
     private readonly Machine machine;
     private readonly SysfsDirectory devices, busPci, busPciDevices, busPciDrivers, iommuGroups;
     private readonly Dictionary<PciFunction, DeviceNodes> nodes = [];
@@ -33,6 +33,7 @@ internal sealed class MachineSysfs
         busPci = Tree.Directory("bus", "pci");
         busPciDevices = busPci.AddDirectory("devices");
         busPciDrivers = busPci.AddDirectory("drivers");
+        DriverAttributes.PopulateBus(busPci, machine);
         // iommu_init() creates the kset whenever the kernel has IOMMU support; groups appear only with an IOMMU.
         iommuGroups = Tree.Directory("kernel", "iommu_groups");
 
@@ -59,9 +60,10 @@ internal sealed class MachineSysfs
     private void DeviceAdd(PciFunction dev)
     {
         var dir = ParentDir(dev).AddDirectory(dev.Bdf.ToString());
-        PciDeviceAttributes.Populate(dir, dev, machine.StateOf(dev));
+        PciDeviceAttributes.Populate(dir, dev);
+        DriverAttributes.PopulateDevice(dir, dev, machine);
         dir.AddLink("subsystem", busPci);
-        if (SriovAttributes.IsPhysFn(dev)) SriovAttributes.PopulatePhysFn(dir, dev);
+        if (SriovAttributes.IsPhysFn(dev)) SriovAttributes.PopulatePhysFn(dir, dev, machine.StateOf(dev));
         var entry = new DeviceNodes(dir, busPciDevices.AddLink(dir.Name, dir));
         nodes[dev] = entry;
         if (dev.PhysFn is { } pf)
@@ -76,24 +78,27 @@ internal sealed class MachineSysfs
             entry.Group = group;
             entry.GroupMember = IommuGroupAttributes.AddDevice(groupDir, dir);
         }
-        if (machine.StateOf(dev).Driver is { } driver) DriverBound(dev, driver);
     }
 
     /// <summary>
-    /// pci_stop_and_remove_bus_device() for a VF: its links in the PF, the group and /sys/bus/pci go, then its
-    /// directory; a group left empty (iommu_group_release()) loses its directory.
+    /// pci_stop_and_remove_bus_device() for a VF (its driver already released at FunctionStopping): its links in
+    /// the PF, the group and /sys/bus/pci go, then its directory; a group left empty (iommu_group_release()) loses
+    /// its directory.
     /// </summary>
     private void DeviceRemove(PciFunction dev)
     {
         if (!nodes.Remove(dev, out var entry)) return;
         if (entry.Virtfn is { } virtfn) virtfn.Parent?.Remove(virtfn);
-        if (machine.StateOf(dev).Driver is { } driver) DriverUnbound(dev, driver);
         if (entry.GroupMember is { } member) member.Parent?.Remove(member);
         busPciDevices.Remove(entry.BusLink);
         entry.Dir.Parent?.Remove(entry.Dir);
         if (entry.Group is { } group && machine.Groups[group.Id] != group && groupDirs.Remove(group, out var groupDir))
             iommuGroups.Remove(groupDir);
     }
+
+    /// <summary>bus_add_driver(): the driver's directory under /sys/bus/pci/drivers.</summary>
+    public void DriverRegistered(PciDriver driver) =>
+        DriverAttributes.PopulateDriver(busPciDrivers.AddDirectory(driver.Name), driver, machine);
 
     /// <summary>driver_sysfs_add(): <c>drivers/NAME/BDF</c> and the device's <c>driver</c> link.</summary>
     public void DriverBound(PciFunction dev, string driver)
@@ -112,15 +117,5 @@ internal sealed class MachineSysfs
         DriverDir(driver).Remove(devDir.Name);
     }
 
-    /// <summary>
-    /// A registered driver's directory (bus_add_driver()): the write-only bind, unbind, new_id, remove_id and
-    /// uevent files, whose store side comes with driver binding.
-    /// </summary>
-    private SysfsDirectory DriverDir(string driver)
-    {
-        if (busPciDrivers.Child(driver) is SysfsDirectory existing) return existing;
-        var dir = busPciDrivers.AddDirectory(driver);
-        foreach (var name in new[] { "bind", "unbind", "new_id", "remove_id", "uevent" }) dir.AddAttribute(name, WriteOnly, null);
-        return dir;
-    }
+    private SysfsDirectory DriverDir(string driver) => (SysfsDirectory)busPciDrivers.Child(driver)!;
 }

@@ -4,7 +4,8 @@ namespace VfioSim.Vfio.Sysfs;
 
 /// <summary>
 /// The attribute files of a PCI device directory, as drivers/pci/pci-sysfs.c defines them (pci_dev_attrs,
-/// the config bin attribute, modalias, driver_override). Values are read from the live device at each read.
+/// the config bin attribute, modalias; driver_override is in <see cref="DriverAttributes"/>). Values are read from
+/// the live device at each read.
 /// </summary>
 internal static class PciDeviceAttributes
 {
@@ -13,7 +14,7 @@ internal static class PciDeviceAttributes
     /// <summary>What pci_read_config() lets a reader without CAP_SYS_ADMIN see (more of a CardBus header).</summary>
     private const int UnprivilegedConfigBytes = 64, UnprivilegedCardbusConfigBytes = 128;
 
-    public static void Populate(SysfsDirectory dir, PciFunction dev, PciDeviceState state)
+    public static void Populate(SysfsDirectory dir, PciFunction dev)
     {
         dir.AddAttribute("vendor", ReadOnly, () => $"0x{dev.VendorId:x4}\n");
         dir.AddAttribute("device", ReadOnly, () => $"0x{dev.DeviceId:x4}\n");
@@ -22,8 +23,6 @@ internal static class PciDeviceAttributes
         dir.AddAttribute("class", ReadOnly, () => $"0x{dev.ClassCode:x6}\n");
         dir.AddAttribute("revision", ReadOnly, () => $"0x{dev.Revision:x2}\n");
         dir.AddAttribute("modalias", ReadOnly, () => Modalias(dev));
-        // driver_override_show(): sysfs_emit("%s\n") of a NULL pointer prints "(null)".
-        dir.AddAttribute("driver_override", ReadWrite, () => $"{state.DriverOverride ?? "(null)"}\n");
         dir.Add(new SysfsBinAttribute("config", ReadWrite, dev.CfgSize, (offset, buffer, admin) => ReadConfig(dev, offset, buffer, admin)));
     }
 

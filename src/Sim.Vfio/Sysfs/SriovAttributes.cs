@@ -1,4 +1,5 @@
 using VfioSim.Pci;
+using VfioSim.Uapi;
 
 namespace VfioSim.Vfio.Sysfs;
 
@@ -25,8 +26,8 @@ internal static class SriovAttributes
         return total != 0 && offset != 0 && (total == 1 || stride != 0);
     }
 
-    /// <summary>sriov_pf_dev_attrs (numvfs and drivers_autoprobe are writable; their store side comes later).</summary>
-    public static void PopulatePhysFn(SysfsDirectory dir, PciFunction pf)
+    /// <summary>sriov_pf_dev_attrs (sriov_numvfs is writable too; its store side comes later).</summary>
+    public static void PopulatePhysFn(SysfsDirectory dir, PciFunction pf, PciDeviceState state)
     {
         int pos = pf.SriovCap;
         dir.AddAttribute("sriov_totalvfs", ReadOnly, () => $"{Sriov.TotalVfs(pf)}\n");
@@ -34,7 +35,13 @@ internal static class SriovAttributes
         dir.AddAttribute("sriov_offset", ReadOnly, () => $"{pf.Config.Read16(pos + PciRegs.SriovVfOffset)}\n");
         dir.AddAttribute("sriov_stride", ReadOnly, () => $"{pf.Config.Read16(pos + PciRegs.SriovVfStride)}\n");
         dir.AddAttribute("sriov_vf_device", ReadOnly, () => $"{pf.Config.Read16(pos + PciRegs.SriovVfDid):x}\n");
-        dir.AddAttribute("sriov_drivers_autoprobe", ReadWrite, () => "1\n");
+        // sriov_drivers_autoprobe_store(): kstrtobool(), -EINVAL for anything else; VFs added later obey it.
+        dir.AddAttribute("sriov_drivers_autoprobe", ReadWrite, () => state.SriovDriversAutoprobe ? "1\n" : "0\n", buf =>
+        {
+            if (!KernelText.TryParseBool(KernelText.CString(buf), out bool on)) return -Errno.EINVAL;
+            state.SriovDriversAutoprobe = on;
+            return buf.Length;
+        });
         // sriov_vf_total_msix_show(): 0 unless the PF driver implements sriov_get_vf_total_msix (none here).
         dir.AddAttribute("sriov_vf_total_msix", ReadOnly, () => "0\n");
     }

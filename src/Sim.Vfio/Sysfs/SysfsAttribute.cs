@@ -1,4 +1,5 @@
 using System.Text;
+using VfioSim.Uapi;
 
 namespace VfioSim.Vfio.Sysfs;
 
@@ -30,6 +31,19 @@ public sealed class SysfsAttribute : SysfsFile
     public override long Size => PageSize;
 
     public override bool CanRead => Show is not null && (Mode & 0x124) != 0; // S_IRUGO
+
+    /// <summary>
+    /// write(2) of <paramref name="buffer"/>: kernfs_fop_write_iter() refuses more than a page at once (-E2BIG: sysfs
+    /// files have atomic_write_len = PAGE_SIZE) and answers -ENODEV once the file is removed; sysfs_kf_write()
+    /// returns 0 for an empty write without calling store(). Otherwise what store() returns: the count or -errno.
+    /// </summary>
+    public int Write(ReadOnlySpan<byte> buffer)
+    {
+        if (Store is null) return -Errno.EIO;
+        if (buffer.Length > PageSize) return -Errno.E2BIG;
+        if (IsRemoved) return -Errno.ENODEV;
+        return buffer.Length == 0 ? 0 : Store(buffer);
+    }
 
     private protected override int ReadAt(long offset, Span<byte> buffer, bool capSysAdmin)
     {

@@ -38,7 +38,8 @@ public sealed class SysfsDirectory : SysfsNode
 
     internal SysfsLink AddLink(string name, SysfsNode target) => Add(new SysfsLink(name, target));
 
-    internal SysfsAttribute AddAttribute(string name, int mode, Func<string>? show) => Add(new SysfsAttribute(name, mode, show));
+    internal SysfsAttribute AddAttribute(string name, int mode, Func<string>? show, SysfsStore? store = null) =>
+        Add(new SysfsAttribute(name, mode, show, store));
 
     /// <summary>kernfs_remove(): the node and everything below it leave the tree.</summary>
     internal void Remove(SysfsNode node)

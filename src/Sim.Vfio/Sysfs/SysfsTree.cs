@@ -89,6 +89,22 @@ public sealed class SysfsTree
         }
     }
 
+    /// <summary>
+    /// open(O_WRONLY) and one write(2) of the whole text, as <c>echo -n TEXT &gt; PATH</c> does: 0 when the store took
+    /// it, or an errno: those of the path walk, EISDIR for a directory, EACCES for an attribute without a store
+    /// (even for root), EIO for a binary attribute (no write method here), or what the store returns.
+    /// </summary>
+    public int Write(string path, string text)
+    {
+        int err = Resolve(path, followFinal: true, out var node);
+        if (err != 0) return err;
+        if (node is SysfsDirectory) return Errno.EISDIR;
+        if (node is not SysfsAttribute attribute) return Errno.EIO;
+        if (attribute.Store is null) return Errno.EACCES;
+        int n = attribute.Write(System.Text.Encoding.Latin1.GetBytes(text));
+        return n < 0 ? -n : 0;
+    }
+
     /// <summary>readlink(2): the link text, or ENOENT/ENOTDIR from the walk, or EINVAL when the node is not a link.</summary>
     public (string? Target, int Errno) ReadLink(string path)
     {
