@@ -144,6 +144,10 @@ public sealed class PciFunction
 
     public bool IsEnumerated => ProbeIndex >= 0;
 
+    /// <summary>The function's bus-master interface: the only way its device model reaches memory.</summary>
+    public DmaPort Dma => dma ??= new DmaPort(this); // created on first use: most functions of a big machine never do DMA
+    private DmaPort? dma;
+
     public override string ToString() => IsEnumerated ? Bdf.ToString() : $"{Model}@{Bus?.Name}:{Slot:x2}.{FunctionNumber}";
 }
 

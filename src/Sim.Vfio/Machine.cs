@@ -33,6 +33,7 @@ public sealed class Machine
         DmaStrict = dmaStrict;
         if (!topology.Booted) topology.Boot();
         Groups = new IommuGroups(topology);  // subscribes first: a new VF has its group before sysfs shows it
+        Iommu = new IommuModel(Groups, Clock, DefaultDomainType);
         sysfs = new MachineSysfs(this);
         topology.FunctionRemoving += dev => states.Remove(dev);
         DmaOwnership = new DmaOwnership(this);
@@ -52,8 +53,14 @@ public sealed class Machine
     /// <summary>DMA ownership of the IOMMU groups: viability, and the claims VFIO and iommufd make.</summary>
     public DmaOwnership DmaOwnership { get; }
 
-    /// <summary>Simulated time shared by devices and processes.</summary>
-    public VirtualClock Clock { get; } = new();
+    /// <summary>
+    /// The IOMMU: each group's current domain, and every function's DMA port (<see cref="PciFunction.Dma"/>)
+    /// routed through it, VFs included; DMA remapping faults are in <see cref="IommuModel.Faults"/>.
+    /// </summary>
+    public IommuModel Iommu { get; }
+
+    /// <summary>Simulated time shared by devices and processes (the topology's clock, which device models use).</summary>
+    public VirtualClock Clock => Topology.Clock;
 
     private int nextPid = 1000;
 
@@ -88,12 +95,8 @@ public sealed class Machine
     public IommuDomainType DefaultDomainType =>
         Topology.CommandLine.Passthrough ? IommuDomainType.Identity : DmaStrict ? IommuDomainType.Dma : IommuDomainType.DmaFq;
 
-    /// <summary>The type of the group's current domain (group-&gt;default_domain-&gt;type).</summary>
-    public IommuDomainType DomainTypeOf(IommuGroup group)
-    {
-        ArgumentNullException.ThrowIfNull(group);
-        return DefaultDomainType;
-    }
+    /// <summary>The type of the group's default domain (group-&gt;default_domain-&gt;type), what sysfs <c>type</c> shows.</summary>
+    public IommuDomainType DomainTypeOf(IommuGroup group) => Iommu.DefaultDomainOf(group).Type;
 
     /// <summary>The driver-core state of an enumerated device of this machine.</summary>
     public PciDeviceState StateOf(PciFunction dev)

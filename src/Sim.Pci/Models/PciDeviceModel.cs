@@ -13,13 +13,6 @@ public interface IInterruptSink
     void MsiX(PciFunction function, int vector);
 }
 
-/// <summary>The bus side of a device's DMA: the IOMMU in front of it translates (or faults) each transaction.</summary>
-public interface IDmaRequester
-{
-    bool Read(PciFunction requester, ulong busAddress, Span<byte> destination);
-    bool Write(PciFunction requester, ulong busAddress, ReadOnlySpan<byte> source);
-}
-
 /// <summary>
 /// The behaviour behind a function's config space: BAR regions, timed work on the machine's virtual clock,
 /// interrupts and DMA. One short class per device, the way QEMU's hw/misc/edu.c reads.
@@ -57,24 +50,16 @@ public abstract class PciDeviceModel
         }
     }
 
-    /// <summary>Bus Master Enable in the Command register: without it the device must not start DMA.</summary>
-    protected bool BusMaster => (Function.Config.Read16(PciRegs.Command) & PciRegs.CommandMaster) != 0;
-
     protected void SetIntx(bool asserted) => Interrupts?.SetIntx(Function, asserted);
 
     /// <summary>
-    /// pci_dma_read(): reads bus addresses through the function's DMA path (the IOMMU). False when the
-    /// transaction did not complete (no bus mastering, an IOMMU fault, nothing behind the port).
+    /// pci_dma_read(): reads bus addresses through the function's DMA port (Bus Master Enable, then the IOMMU).
+    /// False when the transaction did not complete (no bus mastering, an IOMMU fault, nothing behind the port).
     /// </summary>
-    protected bool DmaRead(ulong busAddress, Span<byte> destination) =>
-        BusMaster && DmaPort is { } port && port.Read(Function, busAddress, destination);
+    protected bool DmaRead(ulong busAddress, Span<byte> destination) => Function.Dma.Read(busAddress, destination);
 
     /// <summary>pci_dma_write(): see <see cref="DmaRead"/>.</summary>
-    protected bool DmaWrite(ulong busAddress, ReadOnlySpan<byte> source) =>
-        BusMaster && DmaPort is { } port && port.Write(Function, busAddress, source);
-
-    /// <summary>Where the device's DMA goes (the machine's IOMMU); null until the machine connects it.</summary>
-    public IDmaRequester? DmaPort { get; set; }
+    protected bool DmaWrite(ulong busAddress, ReadOnlySpan<byte> source) => Function.Dma.Write(busAddress, source);
 
     protected void SendMsi(int vector) => Interrupts?.Msi(Function, vector);
 }

@@ -20,23 +20,18 @@ public sealed record DmaApiUser(PciFunction Device, PciDriver Driver)
 /// </summary>
 public sealed class DmaOwnership
 {
-    /// <summary>One group's counters; a group without an entry has owner_cnt 0 and no owner.</summary>
-    private sealed class Owners
-    {
-        public int Count;
-        public object? User;
-    }
-
     private readonly Machine machine;
-    private readonly Dictionary<IommuGroup, Owners> owners = [];
 
     internal DmaOwnership(Machine machine) => this.machine = machine;
 
+    // The counters live where the kernel keeps them, in the IOMMU's group state (IommuModel).
+    private Iommu.IommuModel Iommu => machine.Iommu;
+
     /// <summary>owner_cnt: DMA-API drivers bound in the group, or the user owner's claims.</summary>
-    public int OwnerCount(IommuGroup group) => owners.TryGetValue(Check(group), out var o) ? o.Count : 0;
+    public int OwnerCount(IommuGroup group) => Iommu.OwnerCount(Check(group));
 
     /// <summary>The user-space owner holding the group (group-&gt;owner), or null.</summary>
-    public object? OwnerOf(IommuGroup group) => owners.TryGetValue(Check(group), out var o) ? o.User : null;
+    public object? OwnerOf(IommuGroup group) => Iommu.OwnerOf(Check(group));
 
     /// <summary>
     /// iommu_group_dma_owner_claimed(): owner_cnt is not zero, by kernel drivers or by user space. This is the test
@@ -48,7 +43,7 @@ public sealed class DmaOwnership
     /// Viable for VFIO: no device of the group is bound to a driver that uses the kernel DMA API (one that is not
     /// driver_managed_dma). Unbound devices and devices bound to vfio-pci, pci-stub or pcieport do not count.
     /// </summary>
-    public bool IsViable(IommuGroup group) => owners.TryGetValue(Check(group), out var o) ? o.User is not null || o.Count == 0 : true;
+    public bool IsViable(IommuGroup group) => OwnerOf(group) is not null || OwnerCount(group) == 0;
 
     /// <summary>
     /// The devices that make the group non-viable, with their drivers, by address (empty when it is viable): what
@@ -69,17 +64,8 @@ public sealed class DmaOwnership
     /// </summary>
     public bool TryClaimDmaOwner(IommuGroup group, object owner, out int errno)
     {
-        ArgumentNullException.ThrowIfNull(owner);
-        var o = Get(Check(group));
-        if (o.Count != 0)
-        {
-            errno = Errno.EPERM;
-            return false;
-        }
-        o.User = owner;
-        o.Count = 1;
-        errno = 0;
-        return true;
+        errno = -Iommu.ClaimDmaOwner(Check(group), owner);
+        return errno == 0;
     }
 
     /// <summary>iommu_group_release_dma_owner(): the group goes back to its default domain, owner_cnt 0.</summary>
@@ -87,7 +73,7 @@ public sealed class DmaOwnership
     public void ReleaseDmaOwner(IommuGroup group, object owner)
     {
         HeldBy(Check(group), owner);
-        owners.Remove(group);
+        Iommu.ReleaseDmaOwner(group);
     }
 
     /// <summary>
@@ -103,16 +89,8 @@ public sealed class DmaOwnership
             errno = Errno.ENODEV;
             return false;
         }
-        var o = Get(group);
-        if (o.Count != 0 && o.User != owner)
-        {
-            errno = Errno.EPERM;
-            return false;
-        }
-        o.User = owner;
-        o.Count++;
-        errno = 0;
-        return true;
+        errno = -Iommu.ClaimDeviceDmaOwner(group, owner);
+        return errno == 0;
     }
 
     /// <summary>iommu_device_release_dma_owner(): one claim fewer; the last releases the group.</summary>
@@ -120,7 +98,8 @@ public sealed class DmaOwnership
     public void ReleaseDeviceDmaOwner(PciFunction dev, object owner)
     {
         var group = machine.Groups.GroupOf(dev) ?? throw new InvalidOperationException($"{dev} has no IOMMU group");
-        if (--HeldBy(group, owner).Count == 0) owners.Remove(group);
+        HeldBy(group, owner);
+        Iommu.ReleaseDeviceDmaOwner(group);
     }
 
     /// <summary>
@@ -128,37 +107,23 @@ public sealed class DmaOwnership
     /// not held by user space (there the kernel answers -EBUSY).
     /// </summary>
     internal bool CanUseDefaultDomain(PciFunction dev) =>
-        machine.Groups.GroupOf(dev) is not { } group || !owners.TryGetValue(group, out var o) || o.User is null;
+        machine.Groups.GroupOf(dev) is not { } group || Iommu.OwnerOf(group) is null;
 
     /// <summary>iommu_device_use_default_domain(): a DMA-API driver is being bound; owner_cnt + 1.</summary>
     internal void UseDefaultDomain(PciFunction dev)
     {
-        if (machine.Groups.GroupOf(dev) is not { } group) return;
-        if (!CanUseDefaultDomain(dev))
+        if (Iommu.DeviceUseDefaultDomain(dev) < 0)
             throw new InvalidOperationException(
-                $"{dev}: a DMA-API driver cannot be bound while user space owns {group} (iommu_device_use_default_domain() is -EBUSY)");
-        Get(group).Count++;
+                $"{dev}: a DMA-API driver cannot be bound while user space owns its group (iommu_device_use_default_domain() is -EBUSY)");
     }
 
-    /// <summary>iommu_device_unuse_default_domain(): the DMA-API driver is gone; owner_cnt - 1.</summary>
-    internal void UnuseDefaultDomain(PciFunction dev)
-    {
-        if (machine.Groups.GroupOf(dev) is not { } group || !owners.TryGetValue(group, out var o) || o.Count == 0) return;
-        if (--o.Count == 0) owners.Remove(group);
-    }
+    /// <summary>iommu_device_unuse_default_domain(): that driver unbinds; owner_cnt - 1.</summary>
+    internal void UnuseDefaultDomain(PciFunction dev) => Iommu.DeviceUnuseDefaultDomain(dev);
 
-    private Owners Get(IommuGroup group)
+    private void HeldBy(IommuGroup group, object owner)
     {
-        if (!owners.TryGetValue(group, out var o)) owners[group] = o = new Owners();
-        return o;
-    }
-
-    private Owners HeldBy(IommuGroup group, object owner)
-    {
-        ArgumentNullException.ThrowIfNull(owner);
-        if (!owners.TryGetValue(group, out var o) || o.User is null || o.User != owner)
+        if (Iommu.OwnerOf(group) is not { } held || !ReferenceEquals(held, owner))
             throw new InvalidOperationException($"{group} is not owned by {owner}");
-        return o;
     }
 
     private IommuGroup Check(IommuGroup group)

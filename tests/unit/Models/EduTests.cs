@@ -17,12 +17,12 @@ public class EduTests
     }
 
     /// <summary>Bus memory: 1 MiB at bus address 0; anything else aborts the transaction.</summary>
-    private sealed class Ram : IDmaRequester
+    private sealed class Ram : IDmaPort
     {
         public byte[] Bytes { get; } = new byte[1 << 20];
         public List<ulong> Addresses { get; } = [];
 
-        public bool Read(PciFunction requester, ulong busAddress, Span<byte> destination)
+        public bool Read(ulong busAddress, Span<byte> destination)
         {
             Addresses.Add(busAddress);
             if (busAddress + (ulong)destination.Length > (ulong)Bytes.Length) return false;
@@ -30,7 +30,7 @@ public class EduTests
             return true;
         }
 
-        public bool Write(PciFunction requester, ulong busAddress, ReadOnlySpan<byte> source)
+        public bool Write(ulong busAddress, ReadOnlySpan<byte> source)
         {
             Addresses.Add(busAddress);
             if (busAddress + (ulong)source.Length > (ulong)Bytes.Length) return false;
@@ -49,7 +49,7 @@ public class EduTests
         var irqs = new Irqs();
         var ram = new Ram();
         edu.Interrupts = irqs;
-        edu.DmaPort = ram;
+        f.Dma.Upstream = ram; // bus memory directly behind the function, no IOMMU
         if (busMaster) f.Config.Write16(PciRegs.Command, PciRegs.CommandMemory | PciRegs.CommandMaster);
         return new Rig(t, f, edu, edu.Bar(0)!, irqs, ram);
     }
