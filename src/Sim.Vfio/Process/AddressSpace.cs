@@ -54,6 +54,27 @@ public sealed class AddressSpace : IUserMemory
 
     public static ulong PageAlign(ulong n) => (n + PageSize - 1) & ~(PageSize - 1);
 
+    /// <summary>mm-&gt;locked_vm: pages charged against RLIMIT_MEMLOCK by long-term pins (VFIO type1 DMA mappings).</summary>
+    public ulong LockedVm { get; private set; }
+
+    /// <summary>
+    /// __account_locked_vm() (mm/util.c): charges <paramref name="pages"/> (or with <paramref name="inc"/> false
+    /// uncharges them). A charge that would take locked_vm above <paramref name="rlimitBytes"/> (the task's
+    /// RLIMIT_MEMLOCK) fails with -ENOMEM unless <paramref name="bypassRlimit"/> (CAP_IPC_LOCK); the charge
+    /// is still counted then.
+    /// </summary>
+    public int AccountLockedVm(ulong pages, bool inc, ulong rlimitBytes, bool bypassRlimit)
+    {
+        if (!inc)
+        {
+            LockedVm -= Math.Min(pages, LockedVm); // the kernel WARNs on underflow
+            return 0;
+        }
+        if (!bypassRlimit && LockedVm + pages > rlimitBytes / PageSize) return -Errno.ENOMEM;
+        LockedVm += pages;
+        return 0;
+    }
+
     /// <summary>mmap of anonymous memory or a device region; returns the address or -errno.</summary>
     public long Map(ulong hint, ulong length, Prot prot, bool fixedAddress, IMmio? mmio = null, ulong mmioOffset = 0)
     {
