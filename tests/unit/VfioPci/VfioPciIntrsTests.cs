@@ -12,22 +12,13 @@ namespace VfioSim.Tests.Unit.VfioPci;
 /// <summary>GET_IRQ_INFO and the SET_IRQS validation matrix (vfio_pci_core.c, vfio_pci_intrs.c).</summary>
 public class VfioPciIntrsTests
 {
-    private sealed class NullHost : IVfioPciConfigHost
-    {
-        public void IntxDisableChanged(bool disabled) { }
-        public void MemoryDecodeDisabled() { }
-        public bool MsiEnabledByUser => false;
-        public void FunctionLevelReset() { }
-        public void SetPowerState(int state) { }
-    }
-
     private sealed class Rig
     {
         public Rig(string bdf = "0000:01:00.0", string devices = "-device edu,bus=rp")
         {
             Machine = new Machine(QemuMachineFile.Parse("-device pcie-root-port,id=rp,bus=pcie.0,addr=02.0\n" + devices, "t.qemu").Boot());
             Dev = Machine.Topology.Get(bdf);
-            Config = new VfioPciConfig(Dev, new NullHost());
+            Config = new VfioPciConfig(Dev, new NullConfigHost());
             Intrs = new VfioPciIntrs(Dev, Config);
             Process = Machine.CreateProcess();
             Arg = (ulong)Process.Mmap(0, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous, -1, 0);

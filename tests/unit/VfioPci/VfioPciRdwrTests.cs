@@ -12,22 +12,13 @@ namespace VfioSim.Tests.Unit.VfioPci;
 /// <summary>GET_REGION_INFO and region read/write/mmap of a vfio-pci device (vfio_pci_core.c, vfio_pci_rdwr.c).</summary>
 public class VfioPciRdwrTests
 {
-    private sealed class NullHost : IVfioPciConfigHost
-    {
-        public void IntxDisableChanged(bool disabled) { }
-        public void MemoryDecodeDisabled() { }
-        public bool MsiEnabledByUser => false;
-        public void FunctionLevelReset() { }
-        public void SetPowerState(int state) { }
-    }
-
     private sealed class Rig
     {
         public Rig(string devices = "-device edu,bus=rp")
         {
             var machine = new Machine(QemuMachineFile.Parse("-device pcie-root-port,id=rp,bus=pcie.0,addr=02.0\n" + devices, "t.qemu").Boot());
             Dev = machine.Topology.Get("0000:01:00.0");
-            Config = new VfioPciConfig(Dev, new NullHost());
+            Config = new VfioPciConfig(Dev, new NullConfigHost());
             Rdwr = new VfioPciRdwr(Dev, Config);
             Process = machine.CreateProcess();
             Arg = (ulong)Process.Mmap(0, 4096, Prot.Read | Prot.Write, MapFlags.Private | MapFlags.Anonymous, -1, 0);
