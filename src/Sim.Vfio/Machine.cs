@@ -59,6 +59,11 @@ public sealed class Machine
     /// </summary>
     public IommuModel Iommu { get; }
 
+    /// <summary>The VFIO core: /dev/vfio/vfio containers and /dev/vfio/N groups.</summary>
+    public VfioCore Vfio => vfio ??= new VfioCore(this);
+
+    private VfioCore? vfio;
+
     /// <summary>Simulated time shared by devices and processes (the topology's clock, which device models use).</summary>
     public VirtualClock Clock => Topology.Clock;
 
@@ -73,11 +78,8 @@ public sealed class Machine
     /// </summary>
     internal Process.SimFile? OpenDevice(Process.SimProcess process, string path, Uapi.OpenFlags flags, out int errno)
     {
-        _ = process;
         _ = flags;
-        _ = path;
-        errno = Uapi.Errno.ENOENT;
-        return null;
+        return Vfio.Open(process, path, out errno);
     }
 
     /// <summary>The sysfs tree mounted at /sys.</summary>

@@ -24,7 +24,7 @@ public abstract class SimFile
     public virtual long Ioctl(SimProcess process, uint request, ulong arg) => -Errno.ENOTTY;
 
     /// <summary>The region to map for mmap(fd, offset, length), or -errno (no mmap method: ENODEV).</summary>
-    public virtual long Mmap(SimProcess process, ulong length, Prot prot, long offset, out IMmio? region)
+    public virtual long Mmap(SimProcess process, ulong length, Prot prot, MapFlags flags, long offset, out IMmio? region)
     {
         region = null;
         return -Errno.ENODEV;

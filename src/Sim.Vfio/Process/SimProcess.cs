@@ -157,7 +157,7 @@ public sealed class SimProcess : IKernel
         if (f is null) return -Errno.EBADF;
         if ((prot & Prot.Read) != 0 && !f.CanRead) return -Errno.EACCES;
         if ((flags & MapFlags.Shared) != 0 && (prot & Prot.Write) != 0 && !f.CanWrite) return -Errno.EACCES;
-        long r = f.File.Mmap(this, AddressSpace.PageAlign(length), prot, offset, out var region);
+        long r = f.File.Mmap(this, AddressSpace.PageAlign(length), prot, flags, offset, out var region);
         if (r < 0) return r;
         return region is null ? -Errno.ENODEV : AddressSpace.Map(address, length, prot, fixedAddr, region, (ulong)offset);
     }

@@ -65,6 +65,7 @@ public sealed partial class Type1Iommu
         int err = domains.Count == 0 ? 0 : PinMapDma(process, dma);
         if (err == 0 && DirtyPageTracking) err = DmaBitmapAlloc(dma, pgsize);
         if (err != 0) RemoveDma(dma);
+        else if (dma.IommuMapped) DmaMapped?.Invoke(dma);
         return err;
     }
 
@@ -136,6 +137,7 @@ public sealed partial class Type1Iommu
     /// <summary>vfio_remove_dma(): unmaps, unpins and uncharges one mapping and frees its slot.</summary>
     private void RemoveDma(DmaMapping dma)
     {
+        if (dma.IommuMapped) DmaUnmapping?.Invoke(dma);
         Unpin(dma);
         dmaList.Remove(dma);
         dma.Bitmap = null;

@@ -76,6 +76,23 @@ public sealed partial class Type1Iommu
     /// <summary>How many IOMMU domains the groups share (one per driver and coherency setting).</summary>
     public int DomainCount => domains.Count;
 
+    /// <summary>A mapping was pinned and is now mapped in the IOMMU (iommu_map() in vfio_pin_map_dma()).</summary>
+    internal event Action<DmaMapping>? DmaMapped;
+
+    /// <summary>A mapping is about to be unmapped from the IOMMU and unpinned (vfio_unmap_unpin()).</summary>
+    internal event Action<DmaMapping>? DmaUnmapping;
+
+    /// <summary>The pinned pieces of a mapping: (offset in the mapping, backing array, offset in it, length).</summary>
+    internal static IEnumerable<(ulong Offset, byte[] Memory, int MemoryOffset, int Length)> PinnedPieces(DmaMapping dma)
+    {
+        if (dma.Chunks is null)
+        {
+            if (dma.Chunk.Memory is not null) yield return (dma.Chunk.Offset, dma.Chunk.Memory, dma.Chunk.MemoryOffset, dma.Chunk.Length);
+            yield break;
+        }
+        foreach (var c in dma.Chunks) yield return (c.Offset, c.Memory, c.MemoryOffset, c.Length);
+    }
+
     internal bool TreeIsValid() => dmaList.IsValid();
 
     /// <summary>struct vfio_domain: a paging domain and the groups attached to it.</summary>

@@ -1,0 +1,47 @@
+using VfioSim.Iommu;
+using VfioSim.Pci;
+using VfioSim.Uapi;
+using VfioSim.Vfio.Process;
+
+namespace VfioSim.Vfio;
+
+/// <summary>
+/// The VFIO core of the machine (drivers/vfio/vfio_main.c, group.c): /dev/vfio/vfio opens a new container;
+/// /dev/vfio/N exists while a device of IOMMU group N is bound to vfio-pci.
+/// </summary>
+public sealed class VfioCore
+{
+    private readonly Machine machine;
+    private readonly Dictionary<IommuGroup, VfioGroup> groups = [];
+    private readonly Dictionary<PciFunction, VfioPciDevice> devices = [];
+
+    internal VfioCore(Machine machine) => this.machine = machine;
+
+    public VfioGroup? GroupFor(IommuGroup group)
+    {
+        if (machine.Drivers.VfioPciDevices(group).Count == 0 && !(groups.TryGetValue(group, out var open) && open.IsOpen)) return null;
+        if (!groups.TryGetValue(group, out var g)) groups[group] = g = new VfioGroup(machine, group);
+        return g;
+    }
+
+    internal VfioPciDevice DeviceFor(PciFunction dev)
+    {
+        if (!devices.TryGetValue(dev, out var d)) devices[dev] = d = new VfioPciDevice(dev);
+        return d;
+    }
+
+    /// <summary>The nodes under /dev/vfio that exist now: "vfio" and one per group with vfio-pci devices.</summary>
+    public IEnumerable<string> Nodes() =>
+        machine.Groups.All.Where(g => machine.Drivers.VfioPciDevices(g).Count > 0).Select(g => g.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Prepend("vfio");
+
+    internal SimFile? Open(SimProcess process, string path, out int errno)
+    {
+        errno = Errno.ENOENT;
+        if (path == "/dev/vfio/vfio") { errno = 0; return new VfioContainer(machine); }
+        const string prefix = "/dev/vfio/";
+        if (!path.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        if (!int.TryParse(path.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id)) return null;
+        if (machine.Groups[id] is not { } iommuGroup || GroupFor(iommuGroup) is not { } group) return null;
+        return group.Open(process, out errno);
+    }
+}
