@@ -26,7 +26,7 @@ public sealed class VfioCore
 
     internal VfioPciDevice DeviceFor(PciFunction dev)
     {
-        if (!devices.TryGetValue(dev, out var d)) devices[dev] = d = new VfioPciDevice(dev);
+        if (!devices.TryGetValue(dev, out var d)) devices[dev] = d = new VfioPciDevice(machine, dev);
         return d;
     }
 

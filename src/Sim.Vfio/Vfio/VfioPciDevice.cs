@@ -15,7 +15,13 @@ public sealed class VfioPciDevice : IVfioPciConfigHost
 {
     private int openCount;
 
-    internal VfioPciDevice(PciFunction dev) => Function = dev;
+    private readonly Machine machine;
+
+    internal VfioPciDevice(Machine machine, PciFunction dev)
+    {
+        this.machine = machine;
+        Function = dev;
+    }
 
     public PciFunction Function { get; }
     public VfioPciConfig? Config { get; private set; }
@@ -83,6 +89,7 @@ public sealed class VfioPciDevice : IVfioPciConfigHost
         if (request == VfioUapi.DEVICE_GET_REGION_INFO) return Rdwr!.GetRegionInfo(process, arg);
         if (request == VfioUapi.DEVICE_GET_IRQ_INFO) return Intrs!.GetIrqInfo(process, arg);
         if (request == VfioUapi.DEVICE_SET_IRQS) return Intrs!.SetIrqs(process, arg);
+        if (request == VfioUapi.DEVICE_GET_PCI_HOT_RESET_INFO) return GetHotResetInfo(process, arg);
         if (request == VfioUapi.DEVICE_RESET)
         {
             if (!ResetWorks) return -Errno.EINVAL;
@@ -90,6 +97,58 @@ public sealed class VfioPciDevice : IVfioPciConfigHost
             return 0;
         }
         return -Errno.ENOTTY;
+    }
+
+    /// <summary>
+    /// The devices a secondary bus reset of this device's bus would reset (pci_walk_bus() below the bus), or null
+    /// when no bus reset is possible (a root bus or a VF: no bridge to reset it).
+    /// </summary>
+    internal IReadOnlyList<PciFunction>? BusResetSet()
+    {
+        var bus = Function.Bus!;
+        if (bus.IsRoot || bus.IsVirtual || Function.IsVirtFn) return null;
+        var list = new List<PciFunction>();
+        void Walk(PciBus b)
+        {
+            foreach (var d in b.Devices)
+            {
+                list.Add(d);
+                if (d.Secondary is { IsRoot: false } child) Walk(child);
+            }
+            foreach (var v in b.Children.Where(c => c.IsVirtual)) Walk(v);
+        }
+        Walk(bus);
+        return list;
+    }
+
+    // vfio_pci_ioctl_get_pci_hot_reset_info() on a group-path fd
+    private long GetHotResetInfo(SimProcess process, ulong arg)
+    {
+        Span<byte> b = stackalloc byte[12];
+        if (!process.AddressSpace.TryRead(arg, b)) return -Errno.EFAULT;
+        var hdr = MemoryMarshal.Read<VfioPciHotResetInfo>(b);
+        if (hdr.Argsz < 12) return -Errno.EINVAL;
+        hdr.Flags = 0;
+        if (BusResetSet() is not { } set) return -Errno.ENODEV;
+        if (set.Count == 0) return -Errno.ERANGE;
+        if ((ulong)set.Count > (hdr.Argsz - 12) / 8)
+        {
+            hdr.Count = (uint)set.Count;
+            MemoryMarshal.Write(b, in hdr);
+            return process.AddressSpace.TryWrite(arg, b) ? -Errno.ENOSPC : -Errno.EFAULT;
+        }
+        var entries = new byte[8 * set.Count];
+        for (int i = 0; i < set.Count; i++)
+        {
+            var d = set[i];
+            if (machine.Groups.GroupOf(d) is not { } g) return -Errno.EPERM;
+            var e = new VfioPciDependentDevice { GroupIdOrDevid = (uint)g.Id, Segment = d.Bdf.Domain, Bus = d.Bdf.Bus, Devfn = d.DevFn };
+            MemoryMarshal.Write(entries.AsSpan(8 * i), in e);
+        }
+        if (!process.AddressSpace.TryWrite(arg + 12, entries)) return -Errno.EFAULT;
+        hdr.Count = (uint)set.Count;
+        MemoryMarshal.Write(b, in hdr);
+        return process.AddressSpace.TryWrite(arg, b) ? 0 : -Errno.EFAULT;
     }
 
     private long GetInfo(SimProcess process, ulong arg)

@@ -173,4 +173,40 @@ public class LegacyFlowTests
             Assert.That(e.Message, Does.Contain("0000:08:00.1 (e1000e)"));
         });
     }
+
+    [Test]
+    public void Hot_reset_info_with_only_a_header_is_ENOSPC_with_the_count_filled_in()
+    {
+        var (_, k) = Boot();
+        int groupId = BindToVfio(k, Edu);
+        using var container = new VfioContainer(k);
+        using var group = new VfioGroup(k, groupId);
+        group.SetContainer(container);
+        container.SetIommu(VfioUapi.TYPE1v2_IOMMU);
+        using var edu = new VfioDevice(k, group.GetDeviceFd(Edu), Edu);
+        var arg = new UserBuffer(k, 4096);
+        arg.Put(new VfioPciHotResetInfo { Argsz = 12 });
+        Assert.Multiple(() =>
+        {
+            Assert.That(k.Ioctl(edu.Fd, VfioUapi.DEVICE_GET_PCI_HOT_RESET_INFO, arg.Address), Is.EqualTo(-Errno.ENOSPC));
+            Assert.That(arg.Get<VfioPciHotResetInfo>().Count, Is.EqualTo(1), "REPORT.md §4: count=1 filled in");
+        });
+        arg.Put(new VfioPciHotResetInfo { Argsz = 20 });
+        Assert.That(k.Ioctl(edu.Fd, VfioUapi.DEVICE_GET_PCI_HOT_RESET_INFO, arg.Address), Is.Zero);
+        var entry = arg.Get<VfioPciDependentDevice>(12);
+        Assert.That((entry.GroupIdOrDevid, entry.Bus, entry.Devfn), Is.EqualTo(((uint)groupId, (byte)1, (byte)0)));
+    }
+
+    [Test]
+    public void Device_reset_succeeds_for_edu_alone_behind_its_root_port()
+    {
+        var (_, k) = Boot();
+        int groupId = BindToVfio(k, Edu);
+        using var container = new VfioContainer(k);
+        using var group = new VfioGroup(k, groupId);
+        group.SetContainer(container);
+        container.SetIommu(VfioUapi.TYPE1v2_IOMMU);
+        using var edu = new VfioDevice(k, group.GetDeviceFd(Edu), Edu);
+        Assert.DoesNotThrow(edu.Reset);
+    }
 }
