@@ -24,6 +24,7 @@ public sealed record UndefinedAccess(string Region, ulong Offset, int Width, boo
 public sealed class RegisterMap(string name)
 {
     private readonly SortedDictionary<ulong, Register> registers = [];
+    private readonly Dictionary<ulong, Register> byOffset = []; // the access path looks up here
 
     public string Name { get; } = name;
 
@@ -43,6 +44,7 @@ public sealed class RegisterMap(string name)
         if (size is not (1 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(size));
         var r = new Register(this, offset, size, registerName);
         registers.Add(offset, r);
+        byOffset.Add(offset, r);
         return r;
     }
 
@@ -55,19 +57,19 @@ public sealed class RegisterMap(string name)
         foreach (var r in registers.Values) r.ResetValue();
     }
 
-    public Register? Find(ulong offset) => registers.GetValueOrDefault(offset);
+    public Register? Find(ulong offset) => byOffset.GetValueOrDefault(offset);
 
     /// <summary>A load of <paramref name="width"/> bytes; undecoded accesses read all-ones.</summary>
     public ulong Read(ulong offset, int width)
     {
-        if (registers.TryGetValue(offset, out var r) && r.Acts(width)) return r.DoRead(width);
+        if (byOffset.TryGetValue(offset, out var r) && r.Acts(width)) return r.DoRead(width);
         Report(offset, width, false, 0);
         return width == 8 ? ulong.MaxValue : (1UL << (8 * width)) - 1;
     }
 
     public void Write(ulong offset, int width, ulong value)
     {
-        if (registers.TryGetValue(offset, out var r) && r.Acts(width)) { r.DoWrite(width, value); return; }
+        if (byOffset.TryGetValue(offset, out var r) && r.Acts(width)) { r.DoWrite(width, value); return; }
         Report(offset, width, true, value);
     }
 
@@ -191,9 +193,13 @@ public sealed class Register
     internal ulong DoRead(int width)
     {
         if (access == Access.WriteOnly) return width == 8 ? ulong.MaxValue : (1UL << (8 * width)) - 1;
-        ulong v = onRead?.Invoke() ?? Value;
-        foreach (var f in fields.Where(f => f.Access == Access.ReadToClear)) Value &= ~f.Mask;
-        foreach (var f in fields.Where(f => f.Access == Access.WriteOnly)) v &= ~f.Mask;
+        ulong v = onRead is null ? Value : onRead();
+        for (int i = 0; i < fields.Count; i++) // a plain loop: this is the MMIO hot path
+        {
+            var f = fields[i];
+            if (f.Access == Access.ReadToClear) Value &= ~f.Mask;
+            else if (f.Access == Access.WriteOnly) v &= ~f.Mask;
+        }
         return width >= Size ? v & SizeMask : v & ((1UL << (8 * width)) - 1);
     }
 
