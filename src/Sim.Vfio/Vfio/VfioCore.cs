@@ -15,7 +15,15 @@ public sealed class VfioCore
     private readonly Dictionary<IommuGroup, VfioGroup> groups = [];
     private readonly Dictionary<PciFunction, VfioPciDevice> devices = [];
 
-    internal VfioCore(Machine machine) => this.machine = machine;
+    internal VfioCore(Machine machine)
+    {
+        this.machine = machine;
+        // vfio_pci_core_unregister_device(): the device state (its VF token included) goes with the binding.
+        machine.Drivers.DeviceUnbound += (dev, _) =>
+        {
+            if (devices.TryGetValue(dev, out var d) && d.OpenCount == 0) devices.Remove(dev);
+        };
+    }
 
     public VfioGroup? GroupFor(IommuGroup group)
     {

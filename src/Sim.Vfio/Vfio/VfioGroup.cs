@@ -32,6 +32,9 @@ public sealed class VfioGroup
 
     public bool IsOpen => file is not null;
 
+    /// <summary>vfio_dev_in_groups(): the device is one of this group's.</summary>
+    internal bool Contains(PciFunction dev) => IommuGroup.Devices.Contains(dev);
+
     internal SimFile? Open(SimProcess process, out int errno)
     {
         errno = 0;
@@ -135,27 +138,66 @@ internal sealed class VfioGroupFile(VfioGroup group, Machine machine) : SimFile
             bytes.Add(one[0]);
         }
         string name = Encoding.Latin1.GetString([.. bytes]);
-        PciFunction? dev = null;
+        VfioPciDevice? device = null;
         foreach (var d in machine.Drivers.VfioPciDevices(Group.IommuGroup))
         {
-            string bdf = d.Bdf.ToString();
-            // vfio_pci_core_match(): the PCI name, optionally followed by " vf_token=..." options
-            if (name == bdf || (name.StartsWith(bdf, StringComparison.Ordinal) && name.Length > bdf.Length && name[bdf.Length] == ' '))
-            {
-                dev = d;
-                break;
-            }
+            var candidate = machine.Vfio.DeviceFor(d);
+            int m = Match(candidate, name);
+            if (m < 0) return m; // the walk stops at the first error (vfio_device_get_from_name())
+            if (m > 0) { device = candidate; break; }
         }
-        if (dev is null) return -Errno.ENODEV;
+        if (device is null) return -Errno.ENODEV;
         if (Group.Container is null) return -Errno.EINVAL;
         if (Group.Container.Backend is null) return -Errno.EINVAL;
-        var device = machine.Vfio.DeviceFor(dev);
         var file = new VfioDeviceFile(device, Group);
         int r = device.Open();
         if (r < 0) return r;
         Get(); // the device fd holds the group file
         Group.OpenDevices++;
         return process.Install(file, OpenFlags.ReadWrite | OpenFlags.CloseOnExec);
+    }
+
+    /// <summary>
+    /// vfio_pci_core_match(): 1 when <paramref name="name"/> is the device's PCI name, optionally followed by
+    /// space-separated options (only <c>vf_token=UUID</c>, once) and the VF token checks pass; 0 when it names
+    /// another device; -EINVAL for a bad option or UUID, or the token check's -errno.
+    /// </summary>
+    internal static int Match(VfioPciDevice device, string name)
+    {
+        const string option = "vf_token=";
+        const int uuidLength = 36; // UUID_STRING_LEN
+        string bdf = device.Function.Bdf.ToString();
+        if (!name.StartsWith(bdf, StringComparison.Ordinal)) return 0;
+        Guid? token = null;
+        if (name.Length > bdf.Length)
+        {
+            if (name[bdf.Length] != ' ') return 0; // non-whitespace after the name: another device's
+            int i = bdf.Length;
+            while (i < name.Length)
+            {
+                if (name[i] == ' ') { i++; continue; }
+                if (token is not null || string.CompareOrdinal(name, i, option, 0, option.Length) != 0) return -Errno.EINVAL; // unknown or duplicate
+                i += option.Length;
+                if (name.Length - i < uuidLength) return -Errno.EINVAL;
+                if (!TryParseUuid(name.AsSpan(i, uuidLength), out var uuid)) return -Errno.EINVAL;
+                token = uuid;
+                i += uuidLength;
+            }
+        }
+        int r = device.ValidateVfToken(token);
+        return r < 0 ? r : 1;
+    }
+
+    /// <summary>uuid_parse(): 8-4-4-4-12 hex digits (either case) with dashes at 8, 13, 18 and 23.</summary>
+    private static bool TryParseUuid(ReadOnlySpan<char> s, out Guid uuid)
+    {
+        uuid = default;
+        for (int i = 0; i < s.Length; i++)
+        {
+            bool dash = i is 8 or 13 or 18 or 23;
+            if (dash ? s[i] != '-' : !char.IsAsciiHexDigit(s[i])) return false;
+        }
+        return Guid.TryParseExact(s, "D", out uuid);
     }
 
     protected override void Release() => Group.Closed();
