@@ -18,9 +18,13 @@ internal sealed class VfioScenario
 {
     private readonly Dictionary<int, int> groupFds = [];
 
-    public VfioScenario(PciTopology? topology = null)
+    public VfioScenario(PciTopology? topology = null) : this(new Machine(topology ?? MachineLoader.Default()))
     {
-        Machine = new Machine(topology ?? MachineLoader.Default());
+    }
+
+    public VfioScenario(Machine machine)
+    {
+        Machine = machine;
         Process = Machine.CreateProcess("vfio-test");
         Arg = new UserBuffer(Process, 4096);
     }
