@@ -197,6 +197,25 @@ public class NoiommuTests
     }
 
     [Test]
+    public void Get_device_fd_of_a_noiommu_device_without_cap_sys_rawio_is_EPERM()
+    {
+        var (s, _, group) = NoiommuContainer(setIommu: true);
+        s.Process.CapSysRawio = false;
+        s.Arg.PutBytes(System.Text.Encoding.ASCII.GetBytes(Edu + "\0"));
+        Assert.That(s.Process.Ioctl(group, VfioUapi.GROUP_GET_DEVICE_FD, s.Arg.Address), Is.EqualTo(-Errno.EPERM));
+    }
+
+    [Test]
+    public void Hot_reset_info_of_a_noiommu_device_is_EPERM_as_it_has_no_iommu_group()
+    {
+        var (s, _, group) = NoiommuContainer(setIommu: true);
+        s.Arg.PutBytes(System.Text.Encoding.ASCII.GetBytes(Edu + "\0"));
+        int fd = (int)s.Process.Ioctl(group, VfioUapi.GROUP_GET_DEVICE_FD, s.Arg.Address);
+        s.Arg.Put(new VfioPciHotResetInfo { Argsz = 4096 });
+        Assert.That(s.Process.Ioctl(fd, VfioUapi.DEVICE_GET_PCI_HOT_RESET_INFO, s.Arg.Address), Is.EqualTo(-Errno.EPERM));
+    }
+
+    [Test]
     public void A_noiommu_group_is_viable_before_it_joins_a_container()
     {
         var s = NoIommuMachine();
