@@ -38,6 +38,7 @@ public sealed class Machine
         topology.FunctionRemoving += dev => states.Remove(dev);
         DmaOwnership = new DmaOwnership(this);
         Drivers = new DriverCore(this);      // after sysfs: a new VF's directory exists before its driver binds
+        Vfio = new VfioCore(this);           // before any binding: vfio-pci's noiommu groups are made as it binds
         foreach (var driver in drivers ?? InTreeDrivers.All()) Drivers.Register(driver);
     }
 
@@ -60,9 +61,7 @@ public sealed class Machine
     public IommuModel Iommu { get; }
 
     /// <summary>The VFIO core: /dev/vfio/vfio containers and /dev/vfio/N groups.</summary>
-    public VfioCore Vfio => vfio ??= new VfioCore(this);
-
-    private VfioCore? vfio;
+    public VfioCore Vfio { get; }
 
     /// <summary>Simulated time shared by devices and processes (the topology's clock, which device models use).</summary>
     public VirtualClock Clock => Topology.Clock;

@@ -103,6 +103,7 @@ public static class VfioUapi
     // device feature
     public const uint DEVICE_FEATURE_MASK = 0xffff, DEVICE_FEATURE_GET = 1 << 16, DEVICE_FEATURE_SET = 1 << 17,
         DEVICE_FEATURE_PROBE = 1 << 18;
+    public const uint DEVICE_FEATURE_PCI_VF_TOKEN = 0;
 }
 
 /// <summary>include/uapi/linux/iommufd.h: _IO(';', 0x80 + n).</summary>

@@ -94,8 +94,9 @@ public static class InTreeDrivers
         if (dev.HeaderLayout != PciRegs.HeaderTypeNormal) return -Errno.EINVAL;
         // "Cannot bind to PF with SR-IOV enabled": the VFs may be in use by the host.
         if (Sriov.NumVfs(dev) != 0) return -Errno.EBUSY;
-        // vfio_group_find_or_alloc(): no IOMMU group and no enable_unsafe_noiommu_mode.
-        if (machine.Groups.GroupOf(dev) is null) return -Errno.EINVAL;
+        // vfio_group_find_or_alloc(): no IOMMU group and no enable_unsafe_noiommu_mode (with it, VfioCore makes
+        // the fake noiommu group once the device is bound).
+        if (machine.Groups.GroupOf(dev) is null && !machine.Topology.CommandLine.EnableUnsafeNoiommu) return -Errno.EINVAL;
         return 0;
     }
 
