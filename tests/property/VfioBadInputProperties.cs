@@ -50,13 +50,21 @@ public static class BadCalls
         (3, Gen.Elements(0UL, 1UL, 2UL, 3UL, 4UL, 5UL, 6UL, 8UL, 9UL, 10UL, 42UL, ulong.MaxValue, 1UL << 32)),
         (1, ArbMap.Default.GeneratorFor<ulong>()));
 
+    // Words that pass some checks of a struct's fields: small indices and counts, page-aligned IOVAs and sizes,
+    // the rig's buffers (their addresses are fixed by the simulated mmap order) and boundary values.
+    private static readonly Gen<byte[]> Words =
+        from n in Gen.Choose(1, 7)
+        from words in Gen.ArrayOf(Gen.Elements(0UL, 1UL, 2UL, 3UL, 7UL, 9UL, 0x1000UL, 0x10000UL, 0x100000UL, 0x101000UL,
+            0x7f00_0000_0000UL, 0x7f00_0000_2000UL, 0x7f00_0000_3000UL, 0xffff_f000UL, 1UL << 40, ulong.MaxValue), n)
+        select new byte[8].Concat(words.SelectMany(BitConverter.GetBytes)).ToArray(); // argsz and flags go first
+
     public static readonly Gen<BadCall> Call =
         from fd in Gen.Elements(Enum.GetValues<BadFd>())
         from request in Request
         from ptr in Gen.Elements(Enum.GetValues<BadPtr>())
         from argsz in Argsz
         from flags in Flags
-        from bytes in Gen.Choose(0, 64).SelectMany(n => Gen.ArrayOf(ArbMap.Default.GeneratorFor<byte>(), n))
+        from bytes in Gen.Frequency((1, Gen.Choose(0, 64).SelectMany(n => Gen.ArrayOf(ArbMap.Default.GeneratorFor<byte>(), n))), (2, Words))
         from integer in Integer
         select new BadCall(fd, request, ptr, argsz, flags, bytes, integer);
 
@@ -210,7 +218,7 @@ public class VfioBadInputProperties
         };
     }
 
-    [FsCheck.NUnit.Property(Arbitrary = [typeof(BadCalls)], MaxTest = 300, QuietOnSuccess = true)]
+    [FsCheck.NUnit.Property(Arbitrary = [typeof(BadCalls)], MaxTest = 500, QuietOnSuccess = true)]
     public FsCheck.Property Hostile_ioctls_fail_cleanly_and_change_nothing(BadCall[] calls)
     {
         var rig = new BadInputRig();
