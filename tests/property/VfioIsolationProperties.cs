@@ -194,7 +194,8 @@ internal sealed class IsoRunner
             {
                 var g = groups[op.B % groups.Length];
                 int fd = k.Open($"/dev/vfio/{g.Id}", OpenFlags.ReadWrite);
-                bool held = fds.Any(f => f.Values.Contains((FdKind.Group, g.Id)));
+                // device fds hold a reference on the group file too (vfio-abi.md §5.2)
+                bool held = fds.Any(f => f.Values.Any(v => v.Group == g.Id));
                 if (fd >= 0)
                 {
                     if (held) return $"group {g.Id} opened although an fd of it is open";
@@ -203,6 +204,8 @@ internal sealed class IsoRunner
                 // with no vfio-pci device left the node is gone (ENODEV comes first, vfio_group_fops_open())
                 else if (held && machine.Drivers.VfioPciDevices(g).Count > 0 && fd != -Errno.EBUSY)
                     return $"open of held group {g.Id} = {Errno.Name(-fd)}, expected EBUSY";
+                else if (!held && machine.Drivers.VfioPciDevices(g).Count > 0)
+                    return $"open of free group {g.Id} = {Errno.Name(-fd)}";
                 return null;
             }
             case IsoOpKind.SetContainer:
@@ -343,7 +346,7 @@ internal sealed class IsoRunner
 [TestFixture]
 public class VfioIsolationProperties
 {
-    [FsCheck.NUnit.Property(Arbitrary = [typeof(IsoScenarios)], MaxTest = 300, QuietOnSuccess = true)]
+    [FsCheck.NUnit.Property(Arbitrary = [typeof(IsoScenarios)], MaxTest = 500, QuietOnSuccess = true)]
     public FsCheck.Property Two_processes_never_break_group_and_container_isolation(IsoScenario scenario)
     {
         string? error = new IsoRunner(scenario).Run(scenario.Ops);
