@@ -9,8 +9,8 @@ using Machine = VfioSim.Vfio.Machine;
 
 namespace VfioSim.Tests.Property;
 
-/// <summary>Which fd an ioctl goes to: a container without group, the set-up container, its group, the edu device fd.</summary>
-public enum BadFd { BareContainer, Container, Group, Device }
+/// <summary>Which fd an ioctl goes to: a container without group, the set-up container, its group, the edu device fd, a sysfs file, a closed fd.</summary>
+public enum BadFd { BareContainer, Container, Group, Device, Sysfs, Closed }
 
 /// <summary>Where the ioctl's pointer points.</summary>
 public enum BadPtr { Null, Wild, Kernel, Buffer, TruncatedBuffer, Integer }
@@ -79,7 +79,7 @@ internal sealed class BadInputRig
 
     private readonly Machine machine = new(MachineLoader.Default());
     private readonly SimProcess k;
-    private readonly int bare, container, group, device;
+    private readonly int bare, container, group, device, sysfs;
     private readonly ulong scratch, edge;
 
     public BadInputRig()
@@ -88,6 +88,7 @@ internal sealed class BadInputRig
         Echo($"/sys/bus/pci/devices/{Edu}/driver_override", "vfio-pci");
         Echo("/sys/bus/pci/drivers_probe", Edu);
         k.Readlink($"/sys/bus/pci/devices/{Edu}/iommu_group", out var link);
+        sysfs = k.Open($"/sys/bus/pci/devices/{Edu}/vendor", OpenFlags.ReadOnly);
         bare = k.Open("/dev/vfio/vfio", OpenFlags.ReadWrite);
         container = k.Open("/dev/vfio/vfio", OpenFlags.ReadWrite);
         group = k.Open($"/dev/vfio/{link[(link.LastIndexOf('/') + 1)..]}", OpenFlags.ReadWrite);
@@ -129,7 +130,9 @@ internal sealed class BadInputRig
         BadFd.BareContainer => bare,
         BadFd.Container => container,
         BadFd.Group => group,
-        _ => device,
+        BadFd.Device => device,
+        BadFd.Sysfs => sysfs,
+        _ => 99,
     };
 
     /// <summary>What a failed ioctl must leave alone, read through the ABI and from the model.</summary>
@@ -204,7 +207,7 @@ public class VfioBadInputProperties
 
     private static bool Plain(uint request) => (request & 0xffff0000) == 0 && (request >> 8 & 0xff) == VfioUapi.Type;
 
-    /// <summary>The errno a request the file does not handle must get (vfio-abi.md §4.2, §5.7, §6.1), or null if it may be handled.</summary>
+    /// <summary>The errno a request the file does not handle must get (vfio-abi.md §4.2, §5.7, §6.1; vfs_ioctl(): ENOTTY, fdget(): EBADF), or null if it may be handled.</summary>
     public static int? Unhandled(BadFd fd, uint request)
     {
         int nr = Nr(request) - VfioUapi.Base;
@@ -214,6 +217,8 @@ public class VfioBadInputProperties
             BadFd.BareContainer => plain && nr is 0 or 1 or 2 ? null : Errno.EINVAL, // no backend: everything else EINVAL
             BadFd.Container => plain && nr is 0 or 1 or 2 or 12 or 13 or 14 or 17 ? null : Errno.ENOTTY,
             BadFd.Group => plain && nr is >= 3 and <= 6 ? null : Errno.ENOTTY,
+            BadFd.Sysfs => Errno.ENOTTY,
+            BadFd.Closed => Errno.EBADF,
             _ => plain && nr is >= 7 and <= 21 ? null : Errno.ENOTTY,
         };
     }

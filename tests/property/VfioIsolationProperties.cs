@@ -12,7 +12,7 @@ using Machine = VfioSim.Vfio.Machine;
 
 namespace VfioSim.Tests.Property;
 
-public enum IsoOpKind { Bind, Unbind, OpenContainer, OpenGroup, SetContainer, SetIommu, GetDeviceFd, MapDma, Close, Exit, DmaProbe, Flow }
+public enum IsoOpKind { Bind, Unbind, OpenContainer, OpenGroup, SetContainer, SetIommu, GetDeviceFd, MapDma, Close, Exit, DmaProbe, Flow, UnsetContainer, UnmapDma }
 
 /// <summary>
 /// One step of an isolation scenario, done by process <see cref="Proc"/> (0 or 1). A and B pick among devices,
@@ -59,7 +59,8 @@ public static class IsoScenarios
             (3, Gen.Constant(IsoOpKind.Bind)), (1, Gen.Constant(IsoOpKind.Unbind)), (2, Gen.Constant(IsoOpKind.OpenContainer)),
             (3, Gen.Constant(IsoOpKind.OpenGroup)), (3, Gen.Constant(IsoOpKind.SetContainer)), (2, Gen.Constant(IsoOpKind.SetIommu)),
             (3, Gen.Constant(IsoOpKind.GetDeviceFd)), (3, Gen.Constant(IsoOpKind.MapDma)), (2, Gen.Constant(IsoOpKind.Close)),
-            (1, Gen.Constant(IsoOpKind.Exit)), (4, Gen.Constant(IsoOpKind.DmaProbe)), (3, Gen.Constant(IsoOpKind.Flow)))
+            (1, Gen.Constant(IsoOpKind.Exit)), (4, Gen.Constant(IsoOpKind.DmaProbe)), (3, Gen.Constant(IsoOpKind.Flow)),
+            (1, Gen.Constant(IsoOpKind.UnsetContainer)), (1, Gen.Constant(IsoOpKind.UnmapDma)))
         from proc in Gen.Choose(0, 1)
         from a in Gen.Choose(0, 15)
         from b in Gen.Choose(0, 15)
@@ -264,6 +265,16 @@ internal sealed class IsoRunner
                 return Probe(dev, Iova(op.B));
             case IsoOpKind.Flow:
                 return Flow(op);
+            case IsoOpKind.UnsetContainer:
+                if (Pick(op.Proc, FdKind.Group, op.A) is { } ufd) k.Ioctl(ufd, VfioUapi.GROUP_UNSET_CONTAINER, 0);
+                return null;
+            case IsoOpKind.UnmapDma:
+            {
+                if (Pick(op.Proc, FdKind.Container, op.A) is not { } cfd) return null;
+                var unmap = new VfioIommuType1DmaUnmap { Argsz = (uint)Marshal.SizeOf<VfioIommuType1DmaUnmap>(), Iova = Iova(op.B), Size = 4096 };
+                Put(k, unmap, a => k.Ioctl(cfd, VfioUapi.IOMMU_UNMAP_DMA, a));
+                return null;
+            }
             default:
                 return null;
         }
