@@ -146,8 +146,8 @@ internal sealed class IsoRunner
         foreach (var g in groups)
         {
             if (machine.DmaOwnership.OwnerOf(g) is { } owner) return $"after exit: group {g.Id} still owned by {owner}";
-            if (machine.DmaOwnership.OwnerCount(g) != 0 && machine.Vfio.GroupFor(g) is { IsOpen: true })
-                return $"after exit: group {g.Id} still open";
+            if (machine.Vfio.GroupFor(g) is { } vg && (vg.IsOpen || vg.Container is not null))
+                return $"after exit: group {g.Id} still open or in a container";
             if (machine.Iommu.DomainOf(g) != machine.Iommu.DefaultDomainOf(g)) return $"after exit: group {g.Id} not back in its default domain";
         }
         return null;
