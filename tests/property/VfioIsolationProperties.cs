@@ -224,11 +224,11 @@ internal sealed class IsoRunner
                 long fd = PutString(k, bdf, a => k.Ioctl(gfd, VfioUapi.GROUP_GET_DEVICE_FD, a));
                 if (fd < 0) return null;
                 var vg = machine.Vfio.GroupFor(machine.Groups.GroupOf(dev)!);
-                if (vg is null || mine[gfd].Group != vg.IommuGroup.Id) return $"device fd for {bdf} from the fd of another group";
+                if (vg is null || mine[gfd].Group != vg.Id) return $"device fd for {bdf} from the fd of another group";
                 if (vg.Container?.Backend is null) return $"device fd for {bdf} although its group has no container with an IOMMU";
-                var users = vg.IommuGroup.Devices.Where(x => machine.StateOf(x).Driver is not (null or "vfio-pci" or "pci-stub" or "pcieport")).ToList();
+                var users = vg.IommuGroup!.Devices.Where(x => machine.StateOf(x).Driver is not (null or "vfio-pci" or "pci-stub" or "pcieport")).ToList();
                 if (users.Count > 0) return $"device fd for {bdf} from a non-viable group ({string.Join(", ", users.Select(u => $"{u.Bdf}={machine.StateOf(u).Driver}"))})";
-                mine[(int)fd] = (FdKind.Device, vg.IommuGroup.Id);
+                mine[(int)fd] = (FdKind.Device, vg.Id);
                 return null;
             }
             case IsoOpKind.MapDma:
