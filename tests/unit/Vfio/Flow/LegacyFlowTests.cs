@@ -37,6 +37,35 @@ public class LegacyFlowTests
         return int.Parse(link[(link.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The edu opened the standard way: bound to vfio-pci, its group in a type1v2 container, a device fd.</summary>
+    private sealed class EduSession : IDisposable
+    {
+        public EduSession()
+        {
+            (Machine, Kernel) = Boot();
+            GroupId = BindToVfio(Kernel, Edu);
+            Container = new VfioContainer(Kernel);
+            Group = new VfioGroup(Kernel, GroupId);
+            Group.SetContainer(Container);
+            Container.SetIommu(VfioUapi.TYPE1v2_IOMMU);
+            Device = new VfioDevice(Kernel, Group.GetDeviceFd(Edu), Edu);
+        }
+
+        public Machine Machine { get; }
+        public IKernel Kernel { get; }
+        public int GroupId { get; }
+        public VfioContainer Container { get; }
+        public VfioGroup Group { get; }
+        public VfioDevice Device { get; }
+
+        public void Dispose()
+        {
+            Device.Dispose();
+            Group.Dispose();
+            Container.Dispose();
+        }
+    }
+
     [Test]
     public void Edu_dma_round_trip_through_the_iommu_via_ikernel_only()
     {
@@ -92,13 +121,8 @@ public class LegacyFlowTests
     [Test]
     public void Edu_dma_to_an_unmapped_iova_faults_in_the_iommu_and_moves_nothing()
     {
-        var (machine, k) = Boot();
-        int groupId = BindToVfio(k, Edu);
-        using var container = new VfioContainer(k);
-        using var group = new VfioGroup(k, groupId);
-        group.SetContainer(container);
-        container.SetIommu(VfioUapi.TYPE1v2_IOMMU);
-        using var edu = new VfioDevice(k, group.GetDeviceFd(Edu), Edu);
+        using var session = new EduSession();
+        var (machine, k, edu) = (session.Machine, session.Kernel, session.Device);
         using var bar0 = edu.MapBar(0);
         edu.EnableBusMaster();
         Transfer(k, bar0, 0x40000, 0x900000, 16, toRam: true);
@@ -177,13 +201,8 @@ public class LegacyFlowTests
     [Test]
     public void Hot_reset_info_with_only_a_header_is_ENOSPC_with_the_count_filled_in()
     {
-        var (_, k) = Boot();
-        int groupId = BindToVfio(k, Edu);
-        using var container = new VfioContainer(k);
-        using var group = new VfioGroup(k, groupId);
-        group.SetContainer(container);
-        container.SetIommu(VfioUapi.TYPE1v2_IOMMU);
-        using var edu = new VfioDevice(k, group.GetDeviceFd(Edu), Edu);
+        using var session = new EduSession();
+        var (k, groupId, edu) = (session.Kernel, session.GroupId, session.Device);
         var arg = new UserBuffer(k, 4096);
         arg.Put(new VfioPciHotResetInfo { Argsz = 12 });
         Assert.Multiple(() =>
@@ -200,13 +219,8 @@ public class LegacyFlowTests
     [Test]
     public void Device_reset_succeeds_for_edu_alone_behind_its_root_port()
     {
-        var (_, k) = Boot();
-        int groupId = BindToVfio(k, Edu);
-        using var container = new VfioContainer(k);
-        using var group = new VfioGroup(k, groupId);
-        group.SetContainer(container);
-        container.SetIommu(VfioUapi.TYPE1v2_IOMMU);
-        using var edu = new VfioDevice(k, group.GetDeviceFd(Edu), Edu);
+        using var session = new EduSession();
+        var (k, groupId, edu) = (session.Kernel, session.GroupId, session.Device);
         Assert.DoesNotThrow(edu.Reset);
     }
 }
