@@ -223,4 +223,18 @@ public class LegacyFlowTests
         var (k, groupId, edu) = (session.Kernel, session.GroupId, session.Device);
         Assert.DoesNotThrow(edu.Reset);
     }
+
+    [Test]
+    public void Get_device_fd_with_an_empty_name_is_ENODEV_and_a_second_get_gives_a_new_fd()
+    {
+        // REPORT.md §4: GROUP_GET_DEVICE_FD "" → ENODEV; GROUP_GET_DEVICE_FD(bdf) a second time succeeds (new fd)
+        using var session = new EduSession();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Assert.Throws<VfioException>(() => session.Group.GetDeviceFd(""))!.Errno, Is.EqualTo(Errno.ENODEV));
+            int second = session.Group.GetDeviceFd(Edu);
+            Assert.That(second, Is.Not.EqualTo(session.Device.Fd));
+            Assert.That(session.Kernel.Close(second), Is.Zero);
+        });
+    }
 }
