@@ -260,6 +260,7 @@ public sealed class VfioPciIntrs : IInterruptSink
                 Type = kind;
                 enabledHere = true;
                 if (kind == IrqType.Msi) config.MsiQmax = (int)Math.Ceiling(Math.Log2(nvec));
+                SetHardwareEnable(kind, true); // pci_alloc_irq_vectors() turns MSI/MSI-X on in the device
             }
             var changed = new List<int>();
             for (int i = 0; i < r.Count; i++)
@@ -293,8 +294,24 @@ public sealed class VfioPciIntrs : IInterruptSink
         return 0;
     }
 
+    private void SetHardwareEnable(IrqType kind, bool on)
+    {
+        var cs = dev.Config;
+        if (kind == IrqType.Msi && cs.FindCapability(PciRegs.CapIdMsi) is var msi and not 0)
+        {
+            ushort f = cs.Read16(msi + PciRegs.MsiFlags);
+            cs.Write16(msi + PciRegs.MsiFlags, on ? (ushort)(f | PciRegs.MsiFlagsEnable) : (ushort)(f & ~PciRegs.MsiFlagsEnable));
+        }
+        else if (kind == IrqType.Msix && cs.FindCapability(PciRegs.CapIdMsix) is var msix and not 0)
+        {
+            ushort f = cs.Read16(msix + PciRegs.MsixFlags);
+            cs.Write16(msix + PciRegs.MsixFlags, on ? (ushort)(f | PciRegs.MsixFlagsEnable) : (ushort)(f & ~PciRegs.MsixFlagsEnable));
+        }
+    }
+
     private void DisableMsi()
     {
+        if (Type is IrqType.Msi or IrqType.Msix) SetHardwareEnable(Type, false);
         for (int i = 0; i < vectors.Length; i++) Release(ref vectors[i]);
         vectors = [];
         if (Type == IrqType.Msi) config.MsiQmax = 0;
