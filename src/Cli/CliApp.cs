@@ -19,6 +19,7 @@ public static class CliApp
         root.Options.Add(MachineOption);
         root.Subcommands.Add(GroupsCommand.Create());
         root.Subcommands.Add(LspciCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 
