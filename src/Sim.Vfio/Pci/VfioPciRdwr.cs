@@ -179,19 +179,22 @@ public sealed class VfioPciRdwr
         return 0;
     }
 
-    /// <summary>A BAR mapping: accesses while memory decode is off fault (SIGBUS), as the zapped pages would.</summary>
+    /// <summary>
+    /// A BAR mapping: accesses while memory decode is off fault (SIGBUS), as the zapped pages would. The mapping
+    /// is addressed by file offset (index &lt;&lt; 40 | position); the BAR sees the position only.
+    /// </summary>
     private sealed class GatedBar(IMmio? bar, VfioPciConfig config) : IMmio
     {
         public ulong Read(ulong offset, int size)
         {
             if (!config.MemoryEnabled) throw new UserMemoryFaultException(offset, "bus error: BAR read with memory decode disabled");
-            return bar?.Read(offset, size) ?? ulong.MaxValue;
+            return bar?.Read(offset & VfioUapi.PCI_OFFSET_MASK, size) ?? ulong.MaxValue;
         }
 
         public void Write(ulong offset, int size, ulong value)
         {
             if (!config.MemoryEnabled) throw new UserMemoryFaultException(offset, "bus error: BAR write with memory decode disabled");
-            bar?.Write(offset, size, value);
+            bar?.Write(offset & VfioUapi.PCI_OFFSET_MASK, size, value);
         }
     }
 }

@@ -47,10 +47,13 @@ public sealed class AddressSpace : IUserMemory
     private readonly SortedList<ulong, Vma> vmas = [];
     private ulong nextHint = MmapBase;
 
+    /// <summary>The most anonymous memory one process may map (a simulator limit standing in for RLIMIT_AS).</summary>
+    public ulong AnonymousLimit { get; set; } = 1UL << 30;
+
     public IReadOnlyList<Vma> Mappings => [.. vmas.Values];
 
     /// <summary>Bytes of anonymous memory mapped (for tests and accounting).</summary>
-    public ulong AnonymousBytes => vmas.Values.Where(v => v.Memory is not null).Aggregate(0UL, (s, v) => s + v.Length);
+    public ulong AnonymousBytes { get; private set; }
 
     public static ulong PageAlign(ulong n) => (n + PageSize - 1) & ~(PageSize - 1);
 
@@ -92,9 +95,12 @@ public sealed class AddressSpace : IUserMemory
             hint = FindFree(len);
             if (hint == 0) return -Errno.ENOMEM;
         }
-        if (mmio is null && len > int.MaxValue) return -Errno.ENOMEM;
+        // Anonymous memory is allocated eagerly here (Linux faults it in lazily), so a process is held to a
+        // budget, like RLIMIT_AS: beyond it mmap is ENOMEM.
+        if (mmio is null && (len > int.MaxValue || AnonymousBytes + len > AnonymousLimit)) return -Errno.ENOMEM;
         var vma = new Vma(hint, len, prot, mmio is null ? new byte[len] : null, mmio, mmioOffset);
         vmas.Add(hint, vma);
+        if (vma.Memory is not null) AnonymousBytes += len;
         return (long)hint;
     }
 
@@ -121,6 +127,7 @@ public sealed class AddressSpace : IUserMemory
         {
             if (v.Start < address || v.End > end) return -Errno.EINVAL; // splitting a mapping is not modelled
             vmas.Remove(v.Start);
+            if (v.Memory is not null) AnonymousBytes -= v.Length;
         }
         return 0;
     }

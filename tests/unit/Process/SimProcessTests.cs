@@ -130,6 +130,19 @@ public class SimProcessTests
     }
 
     [Test]
+    public void Anonymous_memory_beyond_the_process_budget_is_ENOMEM()
+    {
+        using var p = NewProcess();
+        p.AddressSpace.AnonymousLimit = 1 << 20;
+        Assert.Multiple(() =>
+        {
+            Assert.That(p.Mmap(0, 1 << 20, Prot.Read, MapFlags.Private | MapFlags.Anonymous, -1, 0), Is.GreaterThan(0));
+            Assert.That(p.Mmap(0, 4096, Prot.Read, MapFlags.Private | MapFlags.Anonymous, -1, 0), Is.EqualTo(-Errno.ENOMEM));
+            Assert.That(p.Mmap(0, ulong.MaxValue - 10, Prot.Read, MapFlags.Private | MapFlags.Anonymous, -1, 0), Is.EqualTo(-Errno.ENOMEM));
+        });
+    }
+
+    [Test]
     public void Munmap_removes_the_mapping()
     {
         using var p = NewProcess();

@@ -178,4 +178,43 @@ public class VfioPciRdwrTests
             Assert.That(region, Is.Not.Null);
         });
     }
+
+    private sealed class RecordingBar : VfioSim.Pci.Models.PciDeviceModel, VfioSim.Pci.Models.IMmio
+    {
+        public List<(int Bar, ulong Offset)> Reads { get; } = [];
+        private int index;
+
+        public override VfioSim.Pci.Models.IMmio? Bar(int i)
+        {
+            index = i;
+            return this;
+        }
+
+        public ulong Read(ulong offset, int size)
+        {
+            Reads.Add((index, offset));
+            return 0;
+        }
+
+        public void Write(ulong offset, int size, ulong value) { }
+    }
+
+    [Test]
+    public void A_mapping_of_bar2_reaches_the_bar_at_its_own_offsets_not_the_file_offset()
+    {
+        var g = VfioSim.Pci.Devices.GenericDevice.Create(new VfioSim.Pci.Devices.GenericDeviceSpec
+        {
+            Bars = [new PciResource(2, ResourceKind.Mem32, 0x1000)],
+        });
+        var model = new RecordingBar();
+        var dev = new PciFunction("test", g.Config, g.Resources) { Device = model };
+        var config = new VfioPciConfig(dev, new NullConfigHost());
+        var b = new byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(b, PciRegs.CommandMemory);
+        config.Write(PciRegs.Command, b);
+        var rdwr = new VfioPciRdwr(dev, config);
+        Assert.That(rdwr.Mmap(0x1000, 2L << 40, shared: true, out var region), Is.Zero);
+        region!.Read((2UL << 40) + 0x10, 4); // the process maps at file offset 2 << 40; its loads arrive with it
+        Assert.That(model.Reads, Is.EqualTo(new[] { (2, 0x10UL) }));
+    }
 }
