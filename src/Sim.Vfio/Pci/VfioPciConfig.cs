@@ -171,10 +171,12 @@ public sealed class VfioPciConfig
         switch (id)
         {
             case PciRegs.CapIdPm:
-                // init_pci_cap_pm_perm(): PME_Support (PMC bits 15:11) virtual; PMCSR writable, PME bits virtual.
+                // init_pci_cap_pm_perm(): PME_Support (PMC 15:11) virtual, read-only; in PMCSR PME_En and PME_Status
+                // virtual, the power-state bits read-only (vfio_pm_config_write() performs the transition), the
+                // rest of the dword writable.
                 Perm(pos, len, 0, 0, Kind.Pm, pos);
                 Perm(pos + 2, 2, 0xf800, 0, Kind.Pm, pos);
-                Perm(pos + 4, 2, 0x8100, 0xffff, Kind.Pm, pos);
+                Perm(pos + 4, 4, 0x8100, ~(0x8100u | 0x3u), Kind.Pm, pos);
                 vconfig[pos + 3] &= 0x07;                                  // PME_Support reads 0
                 vconfig[pos + 5] &= 0x7e;                                  // PME_Status, PME_En read 0
                 break;
@@ -190,7 +192,7 @@ public sealed class VfioPciConfig
                 if ((dev.Config.Read16(pos + PciRegs.MsiFlags) & PciRegs.MsiFlagsMaskBit) != 0)
                 {
                     Perm(data + 4, 4, 0, ~0u, Kind.Msi, pos);
-                    Perm(data + 8, 4, 0, 0, Kind.Msi, pos);
+                    Perm(data + 8, 4, 0, ~0u, Kind.Msi, pos); // pending: raw, writable (init_pci_msi_perm())
                 }
                 vconfig[pos + PciRegs.MsiFlags] &= 0x81;                   // MME and MMC: reported from msi_qmax
                 break;
@@ -198,7 +200,7 @@ public sealed class VfioPciConfig
                 // init_pci_cap_exp_perm(): DevCtl writable but Phantom Functions; MPS and FLR virtual;
                 // DevCtl2 writable but ARI Forwarding.
                 Perm(pos, len, 0, 0, Kind.Exp, pos);
-                Perm(pos + PciRegs.ExpDevCtl, 2, 0x80e0, 0xfdff, Kind.Exp, pos);
+                Perm(pos + PciRegs.ExpDevCtl, 2, 0xf0e0, 0xfdff, Kind.Exp, pos); // FLR, MPS, MRRS virtual; Phantom not writable
                 vconfig[pos + PciRegs.ExpDevCtl + 1] &= 0x7f;
                 if (len > PciRegs.ExpDevCtl2) Perm(pos + PciRegs.ExpDevCtl2, 2, 0, 0xffdf, Kind.Exp, pos);
                 break;
@@ -385,11 +387,16 @@ public sealed class VfioPciConfig
                 MsiWrite(capStart[pos], pos, count, value);
                 return;
             case Kind.Pm:
+            {
+                // vfio_pm_config_write(): PME_Status is write-1-to-clear in vconfig; a write that starts at PMCSR
+                // asks for the D-state in its low two bits.
                 DefaultWrite(pos, count, value);
                 int pmcsr = capStart[pos] + 4;
-                if (pos <= pmcsr && pmcsr < pos + count)
-                    host.SetPowerState((int)((value >> (8 * (pmcsr - pos))) & 3));
+                if (pos <= pmcsr + 1 && pmcsr + 1 < pos + count && ((value >> (8 * (pmcsr + 1 - pos))) & 0x80) != 0)
+                    vconfig[pmcsr + 1] &= 0x7f;
+                if (pos == pmcsr) host.SetPowerState((int)(value & 3));
                 return;
+            }
             case Kind.Exp:
                 ExpWrite(capStart[pos], pos, count, value);
                 return;
@@ -490,7 +497,7 @@ public sealed class VfioPciConfig
     {
         DefaultWrite(pos, count, value);
         int flags = cap + PciRegs.MsiFlags;
-        if (pos <= flags && flags < pos + count)
+        if (pos == flags && count >= 2) // vfio_msi_config_write(): only a write of the whole flags word
         {
             byte f = vconfig[flags];
             int mme = Math.Min((f >> 4) & 7, MsiQmax);
@@ -501,11 +508,17 @@ public sealed class VfioPciConfig
         }
     }
 
-    // vfio_exp_config_write(): Initiate FLR (bit 15) is virtual and resets the function when DevCap has FLR.
+    // vfio_exp_config_write(): Initiate FLR (bit 15) is virtual and resets the function when DevCap has FLR;
+    // the Max Read Request Size the user writes is applied to the device (pcie_set_readrq()); MPS stays virtual.
     private void ExpWrite(int cap, int pos, int count, uint value)
     {
         DefaultWrite(pos, count, value);
         int devctl = cap + PciRegs.ExpDevCtl;
+        if (pos <= devctl + 1 && devctl + 1 < pos + count)
+        {
+            ushort hw = dev.Config.Read16(devctl);
+            dev.Config.Write16(devctl, (ushort)((hw & 0x8fff) | (Virt16(devctl) & 0x7000)));
+        }
         if (pos <= devctl + 1 && devctl + 1 < pos + count && (vconfig[devctl + 1] & 0x80) != 0)
         {
             vconfig[devctl + 1] &= 0x7f;

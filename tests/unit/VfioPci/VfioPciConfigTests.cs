@@ -274,6 +274,10 @@ public class VfioPciConfigTests
         var c = new VfioPciConfig(dev, host);
         int pm = dev.Config.FindCapability(PciRegs.CapIdPm);
         Write16(c, pm + 4, 3);
-        Assert.That(host.PowerStates, Is.EqualTo(new[] { 3 }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.PowerStates, Is.EqualTo(new[] { 3 }));
+            Assert.That(dev.Config.Read16(pm + 4) & 3, Is.Zero, "the state bits are not written by the user: the kernel makes the transition");
+        });
     }
 }
