@@ -20,7 +20,17 @@ public static class DemoCommand
         var cmd = new Command("demo", "Drive the edu device through VFIO: identify, factorial, DMA round trip through the IOMMU");
         cmd.SetAction(parse =>
         {
-            var (kernel, machine) = KernelFactory.Create(KernelFactory.Configuration(parse.UnmatchedTokens.ToArray()));
+            IKernel kernel;
+            Vfio.Machine? machine;
+            try
+            {
+                (kernel, machine) = KernelFactory.Create(KernelFactory.Configuration(parse.UnmatchedTokens.ToArray()));
+            }
+            catch (Exception e) when (e is ArgumentException or PlatformNotSupportedException or VfioSim.Pci.MachineFiles.MachineFileException)
+            {
+                Console.Error.WriteLine($"vfio-sim demo: {e.Message}");
+                return 2;
+            }
             using (kernel)
             {
                 try

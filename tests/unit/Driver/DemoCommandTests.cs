@@ -25,4 +25,27 @@ public class DemoCommandTests
             Assert.That(output.ToString(), Does.Contain("verified").And.Contain("479001600"));
         });
     }
+
+    [TestCase("--Vfio:Backend=bogus", "'bogus'")]
+    [TestCase("--Vfio:Machine=/nonexistent.qemu", "file not found")]
+    public void Bad_configuration_is_a_message_and_exit_2_not_a_stack_trace(string option, string message)
+    {
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        int exit;
+        try
+        {
+            exit = CliApp.Build().Parse(["demo", option]).Invoke();
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(2));
+            Assert.That(error.ToString(), Does.StartWith("vfio-sim demo: ").And.Contain(message));
+        });
+    }
 }
